@@ -1,0 +1,1 @@
+"""incident-timer: an event-driven SLA timer worker for support tickets."""
