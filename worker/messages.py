@@ -1,7 +1,7 @@
 """The message contract: every input and output event, as pydantic models.
 
 JSON Schema files generated from these models are checked in under
-``schemas/`` (``incident-timer schemas --write``); a test fails when they
+``schemas/`` (``incident-timer schemas``); a test fails when they
 drift. Output field names are read by other tools: do not rename them.
 """
 

@@ -1,0 +1,41 @@
+"""Ticket state survives serialisation unchanged, and stays small."""
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+
+from worker.domain.policy import Policy
+from worker.domain.state_codec import dumps, loads, state_from_dict, state_to_dict
+from worker.domain.timers import TicketEngine, TicketState
+
+from tests.unit.builders import at, opened, response, update
+from tests.unit.test_properties import ticket_events
+
+ENGINE = TicketEngine(Policy())
+
+
+@settings(max_examples=100, deadline=None)
+@given(events=ticket_events())
+def test_roundtrip_then_continue_gives_the_same_outputs(events):
+    state = TicketState("T-1")
+    for event in events:
+        state = ENGINE.apply(state, event, now=event.at).state or TicketState("T-1")
+    restored = loads(dumps(state))
+    assert restored == state
+    later = max(e.at for e in events) + timedelta(hours=5)
+    assert ENGINE.advance(restored, later).outputs == ENGINE.advance(state, later).outputs
+
+
+def test_typical_ticket_is_a_few_hundred_bytes():
+    state = TicketState("1-364285768")
+    for event in [opened(), response(at(10)), update(at(50), "u1"), update(at(90), "u2", status="resolved")]:
+        state = ENGINE.apply(state, event, now=at(100)).state
+    assert len(dumps(state)) < 600
+
+
+def test_unknown_version_is_refused():
+    data = state_to_dict(TicketState("T"))
+    data["v"] = 99
+    with pytest.raises(ValueError, match="version 99"):
+        state_from_dict(data)

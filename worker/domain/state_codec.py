@@ -1,0 +1,65 @@
+"""Compact, versioned serialisation of a ticket's timer state (for changelogs and snapshots).
+
+Times are integer microseconds since the Unix epoch (UTC); events are short
+lists. A typical ticket (opened, response, a few updates) takes a few hundred
+bytes of JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from worker.domain.timeline import Event
+from worker.domain.timers import TicketState
+
+VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _us(t: datetime | None) -> int | None:
+    return None if t is None else (t - _EPOCH) // timedelta(microseconds=1)
+
+
+def _time(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def _event_row(e: Event) -> list:
+    return [_us(e.at), e.kind, e.event_id, e.severity, e.plan, e.region, e.status, e.public, _us(e.next_update_at)]
+
+
+def _event(row: list) -> Event:
+    at, kind, event_id, severity, plan, region, status, public, stated = row
+    return Event(_time(at), kind, event_id, severity, plan, region, status, public, _time(stated))
+
+
+def state_to_dict(state: TicketState) -> dict:
+    return {
+        "v": VERSION,
+        "t": state.ticket_id,
+        "e": [_event_row(e) for e in state.events],
+        "x": [[kind, _us(due), count] for (kind, due), count in state.emitted.items()],
+        "h": _us(state.held_since),
+        "d": _us(state.due),
+    }
+
+
+def state_from_dict(data: dict) -> TicketState:
+    if data.get("v") != VERSION:
+        raise ValueError(f"unsupported ticket state version {data.get('v')!r} (this build reads {VERSION})")
+    return TicketState(
+        ticket_id=data["t"],
+        events=tuple(_event(row) for row in data["e"]),
+        emitted={(kind, _time(due)): count for kind, due, count in data["x"]},
+        held_since=_time(data["h"]),
+        due=_time(data["d"]),
+    )
+
+
+def dumps(state: TicketState) -> bytes:
+    return json.dumps(state_to_dict(state), separators=(",", ":")).encode()
+
+
+def loads(raw: bytes) -> TicketState:
+    return state_from_dict(json.loads(raw))
