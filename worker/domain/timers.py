@@ -119,9 +119,19 @@ class TicketEngine:
         self.settings = settings or EngineSettings()
 
     def apply(
-        self, state: TicketState | None, message: InputEvent | Event, now: datetime, lagging: bool = False
+        self,
+        state: TicketState | None,
+        message: InputEvent | Event,
+        now: datetime,
+        horizon: datetime | None = None,
+        lagging: bool = False,
     ) -> Step:
-        """Add one event to the ticket and emit what follows up to ``now``."""
+        """Add one event to the ticket and emit what follows up to ``horizon``.
+
+        ``now`` is the clock (detection time, orphan and retention expiry);
+        ``horizon`` (default ``now``) is the latest instant whose facts may be
+        emitted: the live worker holds it back while its inputs are behind.
+        """
         event = message if isinstance(message, Event) else to_event(message)
         ticket_id = state.ticket_id if state is not None else message.ticket_id  # type: ignore[union-attr]
         if state is None:
@@ -130,14 +140,16 @@ class TicketEngine:
             return Step(state, duplicate=True)
         events = list(state.events)
         bisect.insort(events, event, key=lambda e: e.order)
-        return self._settle(replace(state, events=tuple(events)), now, lagging)
+        return self._settle(replace(state, events=tuple(events)), now, horizon or now, lagging)
 
-    def advance(self, state: TicketState, now: datetime, lagging: bool = False) -> Step:
-        """Move the ticket's clock to ``now``: fire due timers, expire orphans and old tickets."""
-        return self._settle(state, now, lagging)
+    def advance(
+        self, state: TicketState, now: datetime, horizon: datetime | None = None, lagging: bool = False
+    ) -> Step:
+        """Move the ticket to ``now``: fire timers due up to ``horizon``, expire orphans and old tickets."""
+        return self._settle(state, now, horizon or now, lagging)
 
-    def _settle(self, state: TicketState, now: datetime, lagging: bool) -> Step:
-        timeline = build_timeline(state.events, self.policy, now)
+    def _settle(self, state: TicketState, now: datetime, horizon: datetime, lagging: bool) -> Step:
+        timeline = build_timeline(state.events, self.policy, horizon)
         if timeline is None:
             held_since = state.held_since or now
             expires = held_since + self.settings.orphan_ttl
