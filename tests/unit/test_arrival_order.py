@@ -91,3 +91,13 @@ def test_open_ticket_without_pending_timer_is_kept():
     step = ENGINE.apply(state, response(at(5)), now=at(5))
     assert step.state.due is None
     assert ENGINE.advance(step.state, now=T0 + timedelta(days=365)).state is not None
+
+
+def test_a_lower_horizon_later_never_retracts_emitted_facts():
+    state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state
+    fired = ENGINE.advance(state, now=at(21))
+    assert [o.type for o in fired.outputs] == ["sla.response_breached"]
+    # A worker that took over with a horizon still at the start must not retract it.
+    step = ENGINE.apply(fired.state, update(at(22), "u1", public=False), now=at(22), horizon=at(0))
+    assert step.outputs == []
+    assert ENGINE.advance(step.state, now=at(23), horizon=at(1)).outputs == []

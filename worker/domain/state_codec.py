@@ -42,6 +42,7 @@ def state_to_dict(state: TicketState) -> dict:
         "x": [[kind, _us(due), count] for (kind, due), count in state.emitted.items()],
         "h": _us(state.held_since),
         "d": _us(state.due),
+        "z": _us(state.horizon),
     }
 
 
@@ -54,6 +55,7 @@ def state_from_dict(data: dict) -> TicketState:
         emitted={(kind, _time(due)): count for kind, due, count in data["x"]},
         held_since=_time(data["h"]),
         due=_time(data["d"]),
+        horizon=_time(data["z"]),
     )
 
 

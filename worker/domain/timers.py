@@ -97,6 +97,8 @@ class TicketState:
     """Clock time when the first event arrived while the opened event is missing."""
     due: datetime | None = None
     """Next instant at which ``advance`` has work: a timer, an orphan expiry, or the end of retention."""
+    horizon: datetime | None = None
+    """Latest horizon applied. It never goes back, so an emitted fact is never mistaken for a disproved one."""
 
     def has_event(self, event_id: str) -> bool:
         return any(e.event_id == event_id for e in self.events)
@@ -149,6 +151,8 @@ class TicketEngine:
         return self._settle(state, now, horizon or now, lagging)
 
     def _settle(self, state: TicketState, now: datetime, horizon: datetime, lagging: bool) -> Step:
+        if state.horizon is not None and state.horizon > horizon:
+            horizon = state.horizon
         timeline = build_timeline(state.events, self.policy, horizon)
         if timeline is None:
             held_since = state.held_since or now
@@ -164,7 +168,7 @@ class TicketEngine:
             if now >= retained_until:
                 return Step(None, outputs, timeline)
             due = retained_until
-        return Step(replace(state, emitted=emitted, held_since=None, due=due), outputs, timeline)
+        return Step(replace(state, emitted=emitted, held_since=None, due=due, horizon=horizon), outputs, timeline)
 
     def _diff(
         self, state: TicketState, timeline: Timeline, now: datetime, lagging: bool
