@@ -17,21 +17,21 @@ VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _us(t: datetime | None) -> int | None:
+def to_micros(t: datetime | None) -> int | None:
     return None if t is None else (t - _EPOCH) // timedelta(microseconds=1)
 
 
-def _time(us: int | None) -> datetime | None:
+def from_micros(us: int | None) -> datetime | None:
     return None if us is None else _EPOCH + timedelta(microseconds=us)
 
 
 def _event_row(e: Event) -> list:
-    return [_us(e.at), e.kind, e.event_id, e.severity, e.plan, e.region, e.status, e.public, _us(e.next_update_at)]
+    return [to_micros(e.at), e.kind, e.event_id, e.severity, e.plan, e.region, e.status, e.public, to_micros(e.next_update_at)]
 
 
 def _event(row: list) -> Event:
     at, kind, event_id, severity, plan, region, status, public, stated = row
-    return Event(_time(at), kind, event_id, severity, plan, region, status, public, _time(stated))
+    return Event(from_micros(at), kind, event_id, severity, plan, region, status, public, from_micros(stated))
 
 
 def state_to_dict(state: TicketState) -> dict:
@@ -39,10 +39,10 @@ def state_to_dict(state: TicketState) -> dict:
         "v": VERSION,
         "t": state.ticket_id,
         "e": [_event_row(e) for e in state.events],
-        "x": [[kind, _us(due), count] for (kind, due), count in state.emitted.items()],
-        "h": _us(state.held_since),
-        "d": _us(state.due),
-        "z": _us(state.horizon),
+        "x": [[kind, to_micros(due), count] for (kind, due), count in state.emitted.items()],
+        "h": to_micros(state.held_since),
+        "d": to_micros(state.due),
+        "z": to_micros(state.horizon),
     }
 
 
@@ -52,10 +52,10 @@ def state_from_dict(data: dict) -> TicketState:
     return TicketState(
         ticket_id=data["t"],
         events=tuple(_event(row) for row in data["e"]),
-        emitted={(kind, _time(due)): count for kind, due, count in data["x"]},
-        held_since=_time(data["h"]),
-        due=_time(data["d"]),
-        horizon=_time(data["z"]),
+        emitted={(kind, from_micros(due)): count for kind, due, count in data["x"]},
+        held_since=from_micros(data["h"]),
+        due=from_micros(data["d"]),
+        horizon=from_micros(data["z"]),
     )
 
 

@@ -1,0 +1,108 @@
+"""The live worker's per-partition logic, on a plain dict store and an injected clock."""
+
+import json
+from datetime import timedelta
+
+from worker.domain.policy import Policy
+from worker.domain.timers import TicketEngine
+from worker.service.timer_service import ServiceSettings, TimerService
+
+from tests.unit.builders import at
+
+OPENED = {"type": "incident.opened", "event_id": "e1", "ticket_id": "T-1",
+          "occurred_at": at(0).isoformat(), "severity": "S1", "plan": "premium", "region": "eu"}
+RESPONSE = {"type": "incident.response", "event_id": "e2", "ticket_id": "T-1", "occurred_at": at(15).isoformat()}
+
+
+def service(store=None, bound=timedelta(seconds=30)):
+    return TimerService(TicketEngine(Policy()), {} if store is None else store, ServiceSettings(catch_up_bound=bound))
+
+
+def feed(svc, stream, event, now, partition=0, offset=0, key=b"T-1"):
+    return svc.on_input(stream, f"incidents.{stream}", partition, offset, key, json.dumps(event).encode(), now)
+
+
+def types(records):
+    return [json.loads(r.value)["type"] for r in records]
+
+
+def test_breach_fires_on_the_first_caught_up_tick_after_due():
+    svc = service()
+    assert feed(svc, "opened", OPENED, now=at(0)) == []
+    assert svc.on_tick(0, at(19), caught_up=True) == []
+    records = svc.on_tick(0, at(20) + timedelta(seconds=0.2), caught_up=True)
+    assert types(records) == ["sla.response_breached"]
+    record = records[0]
+    assert record.stream == "breaches" and record.key == b"T-1"
+    headers = dict(record.headers)
+    assert headers["ce_id"] == json.loads(record.value)["id"].encode()
+    assert headers["ce_type"] == b"sla.response_breached" and headers["ce_specversion"] == b"1.0"
+    assert json.loads(record.value)["lateness_seconds"] == 0.2
+    assert svc.on_tick(0, at(21), caught_up=True) == []
+
+
+def test_no_breach_while_behind_when_the_response_is_still_unread():
+    svc = service(bound=timedelta(minutes=5))
+    feed(svc, "opened", OPENED, now=at(0))
+    svc.on_tick(0, at(10), caught_up=True)
+    assert svc.on_tick(0, at(21), caught_up=False) == []  # the response may be waiting in Kafka
+    assert feed(svc, "responses", RESPONSE, now=at(21), offset=1) == []
+    assert svc.on_tick(0, at(22), caught_up=True) == []
+
+
+def test_lag_beyond_the_bound_fires_anyway_marked_lagging():
+    svc = service(bound=timedelta(seconds=30))
+    feed(svc, "opened", OPENED, now=at(0))
+    assert svc.on_tick(0, at(20) + timedelta(seconds=29), caught_up=False) == []
+    records = svc.on_tick(0, at(20) + timedelta(seconds=31), caught_up=False)
+    assert types(records) == ["sla.response_breached"]
+    assert json.loads(records[0].value)["detected_while_lagging"] is True
+    assert svc.counters.fired_lagging == 1
+
+
+def test_bad_records_go_to_dead_letters_with_reason_and_origin():
+    svc = service()
+    records = svc.on_input("opened", "incidents.opened", 3, 42, b"k", b"\x00garbage", at(0))
+    assert len(records) == 1 and records[0].stream == "dead_letters"
+    assert records[0].value == b"\x00garbage" and records[0].key == b"k"
+    headers = dict(records[0].headers)
+    assert headers["dlq_reason"] == b"not_json" and headers["dlq_source_topic"] == b"incidents.opened"
+    assert headers["dlq_source_partition"] == b"3" and headers["dlq_source_offset"] == b"42"
+    misrouted = feed(svc, "responses", OPENED, now=at(0))
+    wrong_key = feed(svc, "opened", OPENED, now=at(0), key=b"T-2")
+    no_key = feed(svc, "opened", OPENED, now=at(0), key=None)
+    reasons = [dict(records[0].headers)["dlq_reason"] for records in (misrouted, wrong_key, no_key)]
+    assert reasons == [b"wrong_topic", b"key_mismatch", b"key_mismatch"]
+    assert svc.counters.rejected == {"not_json": 1, "wrong_topic": 1, "key_mismatch": 2}
+    assert svc.store == {}
+
+
+def test_huge_dead_letter_is_cut_with_its_size_in_a_header():
+    svc = service()
+    raw = b"x" * (2 * 1024 * 1024)
+    record = svc.on_input("opened", "incidents.opened", 0, 0, b"k", raw, at(0))[0]
+    assert len(record.value) == 512 * 1024
+    assert dict(record.headers)["dlq_truncated_from_bytes"] == str(len(raw)).encode()
+
+
+def test_a_new_owner_rebuilds_its_due_heap_from_the_store():
+    store = {}
+    first = service(store)
+    first.assign({0, 1})
+    feed(first, "opened", OPENED, now=at(0), partition=1)
+    other = dict(OPENED, ticket_id="T-9", event_id="e9")
+    feed(first, "opened", other, now=at(0), partition=0, key=b"T-9")
+
+    second = service(store)
+    second.assign({1})
+    assert second.pending(1) == 1 and second.pending(0) == 0
+    records = second.on_tick(1, at(30), caught_up=True)
+    assert [json.loads(r.value)["ticket_id"] for r in records] == ["T-1"]
+    assert json.loads(records[0].value)["lateness_seconds"] == 600.0
+
+
+def test_duplicates_are_counted_and_produce_nothing():
+    svc = service()
+    feed(svc, "opened", OPENED, now=at(0))
+    assert feed(svc, "opened", OPENED, now=at(0), offset=1) == []
+    assert svc.counters.duplicates == 1 and svc.counters.accepted == 1

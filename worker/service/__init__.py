@@ -1,0 +1,1 @@
+"""Orchestration between the pure SLA core and the stream runtime (no Kafka, no faust here)."""
