@@ -24,6 +24,9 @@ ONE_DAY = timedelta(days=1)
 # A calendar that stays closed this long is broken (for example every day a
 # holiday); refuse rather than walk forever.
 MAX_CLOSED_DAYS = 3660
+# Open runs are handed out in pieces of at most this many days, so a calendar
+# open around the clock every day still yields (adjacent pieces add up exactly).
+MAX_RUN_DAYS = 7
 
 
 class Calendar(Protocol):
@@ -36,10 +39,10 @@ class AlwaysOpen:
     """24/7: countable time is plain elapsed time."""
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
-        return start + duration
+        return start.astimezone(timezone.utc) + duration
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        return end - start
+        return end - start  # aware datetimes subtract as real elapsed time
 
     def __repr__(self) -> str:
         return "AlwaysOpen()"
@@ -97,10 +100,10 @@ class SupportHours:
             pass
         interval = None
         if day.weekday() in self.open_weekdays and not self.is_holiday(day):
-            interval = (
-                self._local_instant(day, self.opens_minute),
-                self._local_instant(day, self.closes_minute),
-            )
+            opens = self._local_instant(day, self.opens_minute)
+            closes = self._local_instant(day, self.closes_minute)
+            if opens < closes:  # an opening hour inside a daylight-saving gap can swallow the day
+                interval = (opens, closes)
         self._day_cache[day] = interval
         return interval
 
@@ -108,6 +111,7 @@ class SupportHours:
         """Open intervals ``[a, b)`` with ``b > start``, in order, merged end to start."""
         day = start.astimezone(self.tz).date() - ONE_DAY  # the previous day may still be open
         run: tuple[datetime, datetime] | None = None
+        run_days = 0
         closed_days = 0
         while True:
             interval = self._day_interval(day)
@@ -124,16 +128,19 @@ class SupportHours:
                     )
                 continue
             closed_days = 0
-            if run is not None and interval[0] == run[1]:
+            if run is not None and interval[0] == run[1] and run_days < MAX_RUN_DAYS:
                 run = (run[0], interval[1])
+                run_days += 1
                 continue
             if run is not None and run[1] > start:
                 yield run
             run = interval
+            run_days = 1
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         if duration < ZERO:
             raise ValueError("duration must not be negative")
+        start = start.astimezone(timezone.utc)
         if duration == ZERO:
             return start
         remaining = duration
@@ -146,6 +153,7 @@ class SupportHours:
         raise AssertionError("open_intervals is infinite")  # pragma: no cover
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
         if end < start:
             return -self.elapsed(end, start)
         total = ZERO
