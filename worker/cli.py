@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -12,6 +13,8 @@ from pathlib import Path
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from worker import schemas
+from worker.settings import SettingsError, add_flags
+from worker.settings import from_args as settings_from_args
 from worker.domain.policy import PolicyError, load_policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.messages import DeadLetter
@@ -112,6 +115,55 @@ def _cmd_check_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    import faust
+
+    from worker.adapters.faust_runtime import TimerApp
+    from worker.adapters.kafka_admin import prepare_topics
+
+    settings = settings_from_args(args)
+    policy = load_policy(settings.policy)  # a bad policy stops us before anything is consumed
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    partitions = asyncio.run(prepare_topics(settings))
+    runtime = TimerApp(settings, policy, partitions)
+    faust.Worker(runtime.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    return 0
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from worker.dev import run_dev
+
+    return run_dev(Path(args.events) if args.events else None, args.tickets, args.duration, args.partitions)
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from worker.adapters.kafka_tools import send_lines
+
+    settings = settings_from_args(args)
+    with open(args.events, "rb") as source:
+        sent, skipped = asyncio.run(send_lines(source, settings, topic=args.topic))
+    print(f"sent {sent} events, skipped {skipped}", file=sys.stderr)
+    return 0 if not skipped else 1
+
+
+def _cmd_tail(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from worker.adapters.kafka_tools import tail
+
+    settings = settings_from_args(args)
+    try:
+        asyncio.run(tail(args.topic, settings, args.from_beginning, limit=args.limit))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident-timer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +178,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="advance the clock to this time at the end (default: the latest occurred-at)")
     p.add_argument("--rejects", metavar="FILE", help="write bad lines here as dead-letter records")
     p.set_defaults(run=_cmd_replay)
+
+    p = commands.add_parser("worker", help="run the Kafka worker (production entry point)")
+    add_flags(p)
+    p.set_defaults(run=_cmd_worker)
+
+    p = commands.add_parser("dev", help="embedded broker + worker + the bundled example events, printing what fires")
+    p.add_argument("--events", metavar="FILE", help="events to feed (default: the bundled Volvo sample)")
+    p.add_argument("--tickets", type=int, default=30, help="how many tickets of the file to feed (default 30)")
+    p.add_argument("--partitions", type=int, default=4, help="partitions of the topics (default 4)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    p.set_defaults(run=_cmd_dev)
+
+    p = commands.add_parser("send", help="send an event file to the input topics, each event by its type")
+    p.add_argument("events", help="input events, one JSON object per line")
+    p.add_argument("--topic", help="send every line to this topic instead, as it is (for testing bad input)")
+    add_flags(p)
+    p.set_defaults(run=_cmd_send)
+
+    p = commands.add_parser("tail", help="print the records of a topic as JSON lines")
+    p.add_argument("topic")
+    p.add_argument("--from-beginning", action="store_true", help="start at the oldest record")
+    p.add_argument("--limit", type=int, help="stop after this many records")
+    add_flags(p)
+    p.set_defaults(run=_cmd_tail)
 
     p = commands.add_parser("schemas", help="write (or --check) the JSON Schema files of the contract")
     p.add_argument("--dir", default="schemas", help="directory (default: schemas)")
@@ -142,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except PolicyError as exc:
+    except (PolicyError, SettingsError) as exc:
         print(f"incident-timer: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

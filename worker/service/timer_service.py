@@ -118,12 +118,19 @@ class TimerService:
         return event
 
     # -- time ------------------------------------------------------------------
-    def on_tick(self, partition: int, now: datetime, caught_up: bool) -> list[Record]:
-        """Fire the partition's due timers up to its horizon (SPEC 5)."""
+    def on_tick(
+        self, partition: int, now: datetime, caught_up: bool, as_of: datetime | None = None
+    ) -> list[Record]:
+        """Fire the partition's due timers up to its horizon (SPEC 5).
+
+        ``caught_up`` says the partition's inputs were read up to their end as
+        of ``as_of`` (default ``now``): facts up to that instant are safe.
+        Otherwise only timers overdue by more than the catch-up bound fire.
+        """
         clock = self._clock(partition)
         if caught_up:
-            clock.caught_up_at = now
-            horizon = now
+            clock.caught_up_at = max(clock.caught_up_at, min(as_of or now, now))
+            horizon = clock.caught_up_at
         else:
             horizon = max(clock.caught_up_at, now - self.settings.catch_up_bound)
         clock.lagging = not caught_up

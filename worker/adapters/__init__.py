@@ -1,0 +1,1 @@
+"""I/O adapters: Kafka administration, the faust runtime, the embedded broker."""

@@ -1,0 +1,206 @@
+"""The faust-streaming runtime around TimerService.
+
+faust has no per-key timers, so time enters the stream as data: every worker
+sends a small *tick* record, every ``tick_interval``, to each partition of the
+internal ticks topic that it owns. The ticks topic is co-partitioned with the
+inputs and consumed by the same agent, so a tick for partition p is processed
+by the owner of p, after its table has recovered, in the same stream as p's
+events; the state written and the outputs sent while processing it are covered
+by the offset commit that follows (faust flushes the producer before it
+commits). The due heaps are rebuilt from the table at the first record after
+every rebalance, which is after recovery has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from worker.adapters.kafka_admin import client_options
+from worker.domain.policy import Policy
+from worker.domain.timers import EngineSettings, TicketEngine
+from worker.service.records import Record
+from worker.service.timer_service import ServiceSettings, TimerService
+from worker.settings import WorkerSettings
+
+log = logging.getLogger("incident_timer.runtime")
+
+
+class InputProgress:
+    """How far the agent has processed each input partition, to tell whether it has caught up."""
+
+    def __init__(self) -> None:
+        self.next_offset: dict[TP, int] = {}
+
+    def processed(self, tp: TP, offset: int) -> None:
+        self.next_offset[tp] = offset + 1
+
+    async def restart(self, consumer: Any, tps: list[TP]) -> None:
+        """After a rebalance: start from the committed offsets (or the log start when none)."""
+        self.next_offset.clear()
+        if not tps:
+            return
+        earliest = await consumer.earliest_offsets(*tps)
+        # faust has no public accessor for committed offsets: ask the aiokafka
+        # consumer through faust's consumer thread, as faust itself does.
+        thread = consumer._thread
+        aiokafka_consumer = thread._ensure_consumer()
+        for tp in tps:
+            committed = await thread.call_thread(aiokafka_consumer.committed, tp)
+            self.next_offset[tp] = max(committed or 0, earliest.get(tp) or 0)
+
+    def caught_up(self, ends: dict[tuple[str, int], int], partition: int, topics: list[str]) -> bool:
+        """True when every input partition was processed up to the end offsets ``ends`` (from the tick)."""
+        return all(
+            self.next_offset.get(TP(topic, partition), 0) >= ends.get((topic, partition), 0) for topic in topics
+        )
+
+
+def faust_broker_settings(settings: WorkerSettings) -> dict[str, Any]:
+    options = client_options(settings)
+    credentials = None
+    if settings.security_protocol.startswith("SASL"):
+        mechanism = settings.sasl_mechanism or "PLAIN"
+        credentials = faust.SASLCredentials(
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            mechanism=mechanism,
+            ssl_context=options.get("ssl_context"),
+        )
+    elif settings.security_protocol == "SSL":
+        credentials = faust.SSLCredentials(options["ssl_context"])
+    return {"broker_credentials": credentials} if credentials else {}
+
+
+class TimerApp:
+    """Builds the faust app: topics, the ticket table, the agent and the ticker."""
+
+    def __init__(self, settings: WorkerSettings, policy: Policy, partitions: int) -> None:
+        self.settings = settings
+        self.partitions = partitions
+        store = "memory://" if settings.store == "memory" else "rocksdb://"
+        self.app = faust.App(
+            settings.app_id,
+            broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
+            store=store,
+            datadir=str(settings.data_dir),
+            processing_guarantee="at_least_once",
+            topic_partitions=partitions,
+            topic_replication_factor=settings.replication_factor,
+            topic_allow_declare=True,
+            table_standby_replicas=0,
+            consumer_auto_offset_reset="earliest",
+            broker_session_timeout=settings.session_timeout.total_seconds(),
+            broker_heartbeat_interval=settings.heartbeat_interval.total_seconds(),
+            broker_rebalance_timeout=settings.rebalance_timeout.total_seconds(),
+            broker_request_timeout=max(40.0, settings.session_timeout.total_seconds() + 10),
+            broker_commit_interval=1.0,
+            producer_acks=-1,
+            producer_max_batch_size=settings.producer_max_batch_size,
+            stream_wait_empty=False,
+            web_enabled=False,
+            value_serializer="json",  # the ticket table's values; topics here are all raw bytes
+            **faust_broker_settings(settings),
+        )
+        self.app.fetch_max_wait_ms = int(settings.fetch_max_wait.total_seconds() * 1000)
+        raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+        self.stream_of_topic = {topic: stream for stream, topic in settings.input_topics.items()}
+        self.inputs = self.app.topic(*settings.input_topics.values(), settings.topic_ticks, **raw)
+        self.ticks = self.app.topic(settings.topic_ticks, partitions=partitions, **raw)
+        self.outputs = {
+            "breaches": self.app.topic(settings.topic_breaches, **raw),
+            "overdue": self.app.topic(settings.topic_overdue, **raw),
+            "dead_letters": self.app.topic(settings.topic_dead_letters, **raw),
+        }
+        self.table = self.app.Table("tickets", partitions=partitions, key_type=str)
+        engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
+        self.service = TimerService(
+            engine, self.table, ServiceSettings(settings.catch_up_bound, settings.max_future_skew)
+        )
+        self.progress = InputProgress()
+        self.needs_rebuild = True
+        self.tick_seconds = settings.tick_interval.total_seconds()
+        self._wire()
+
+    # -- wiring ----------------------------------------------------------------
+    def _wire(self) -> None:
+        app = self.app
+
+        @app.on_partitions_revoked.connect
+        async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+            self.needs_rebuild = True
+
+        @app.on_partitions_assigned.connect
+        async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+            self.needs_rebuild = True
+
+        app.agent(self.inputs, name="incident_timer.timers")(self._process)
+        app.timer(self.tick_seconds)(self._send_ticks)
+
+    def owned_partitions(self) -> set[int]:
+        return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.settings.topic_ticks}
+
+    def input_tps(self, partitions: set[int]) -> list[TP]:
+        return [TP(topic, p) for p in sorted(partitions) for topic in self.settings.input_topics.values()]
+
+    async def _send_ticks(self) -> None:
+        """Send each owned partition a tick: the time and its inputs' end offsets as of now.
+
+        When the tick is processed, inputs read up to those offsets mean every
+        event in Kafka before the tick's time has been applied, so timers due up
+        to that time can fire (SPEC 5).
+        """
+        if self.app.rebalancing:
+            return
+        owned = self.owned_partitions()
+        if not owned:
+            return
+        at = datetime.now(timezone.utc)
+        ends = await self.app.consumer.highwaters(*self.input_tps(owned))
+        for partition in sorted(owned):
+            tick = {
+                "at": at.isoformat(),
+                "ends": [[tp.topic, offset] for tp, offset in ends.items() if tp.partition == partition],
+            }
+            await self.ticks.send(key=None, value=json.dumps(tick).encode(), partition=partition)
+
+    # -- the agent ---------------------------------------------------------------
+    async def _process(self, stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            if self.needs_rebuild:
+                self.needs_rebuild = False
+                owned = self.owned_partitions()
+                self.service.assign(owned)
+                await self.progress.restart(self.app.consumer, self.input_tps(owned))
+                log.info("due index rebuilt", extra={"partitions": sorted(owned),
+                                                     "tickets": sum(map(self.service.pending, owned))})
+            if message.topic == self.settings.topic_ticks:
+                records = self._on_tick(message.partition, message.value or b"")
+            else:
+                records = self.service.on_input(
+                    self.stream_of_topic[message.topic], message.topic, message.partition, message.offset,
+                    message.key, message.value or b"", datetime.now(timezone.utc),
+                )
+                self.progress.processed(message.tp, message.offset)
+            for record in records:
+                await self.outputs[record.stream].send(
+                    key=record.key, value=record.value, headers=list(record.headers)
+                )
+
+    def _on_tick(self, partition: int, raw: bytes) -> list[Record]:
+        try:
+            tick = json.loads(raw)
+            at = datetime.fromisoformat(tick["at"])
+            ends = {(topic, partition): offset for topic, offset in tick["ends"]}
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed tick on partition %d", partition)
+            return []
+        topics = list(self.settings.input_topics.values())
+        caught_up = self.progress.caught_up(ends, partition, topics)
+        return self.service.on_tick(partition, datetime.now(timezone.utc), caught_up, as_of=at)
