@@ -153,3 +153,30 @@ def test_cadence_in_support_hours_counts_only_open_time():
     first = next(o for o in result.outputs if o.type == "sla.update_overdue")
     # 89 minutes left on Friday, 31 more from Monday 00:00 Berlin (Sunday 23:00 UTC).
     assert first.due_at == datetime(2026, 3, 8, 23, 31, tzinfo=timezone.utc)
+
+
+def test_a_month_of_reminders_is_one_fact_and_every_reminder_is_emitted():
+    from worker.domain.policy import Policy
+    from worker.domain.timeline import OVERDUE, build_timeline
+
+    events = [opened(), response(at(10))]
+    horizon = at(10 + 30 * 24 * 60)
+    timeline = build_timeline(events, Policy(), horizon)
+    runs = [f for f in timeline.facts if f.kind == OVERDUE]
+    assert len(runs) == 1 and (runs[0].first, runs[0].count) == (1, 1440)
+    outputs = [o for o in run(events, until=horizon).outputs if o.type == "sla.update_overdue"]
+    assert [o.overdue_count for o in outputs] == list(range(1, 1441))
+    assert outputs[-1].fired_at == at(40 + 1439 * 30)
+    assert len({o.id for o in outputs}) == 1440
+
+
+def test_a_run_of_reminders_is_cut_at_the_horizon_when_a_later_event_is_known():
+    from worker.domain.policy import Policy
+    from worker.domain.timeline import OVERDUE, build_timeline
+
+    # An internal update far ahead (clock skew) must not let reminders past the horizon out.
+    events = [opened(), response(at(10)), update(at(300), "u1", public=False)]
+    timeline = build_timeline(events, Policy(), at(100))
+    runs = [f for f in timeline.facts if f.kind == OVERDUE]
+    assert [(f.first, f.count, f.fired) for f in runs] == [(1, 3, at(100))]
+    assert timeline.next_at == at(130)

@@ -9,10 +9,11 @@ give the same facts (SPEC 3), and an event at exactly a due instant in time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from worker.domain.policy import Policy
+from worker.domain.support_time import Calendar
 
 OPENED, RESPONSE, UPDATE = 0, 1, 2
 CLOSING_STATUSES = frozenset({"resolved", "closed"})
@@ -45,14 +46,49 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One SLA fact. ``due`` is the instant the fact is about, ``fired`` when it happened."""
+    """One SLA fact. ``due`` is the instant the fact is about, ``fired`` when it happened.
+
+    Overdue reminders come as a run: reminders ``first`` to ``count`` of one
+    episode, reminder ``n`` at ``reminder_at(calendar, n)``, ``fired`` being the
+    last one's instant. A ticket overdue for a month is one fact, not 1,440.
+    """
 
     kind: str
     due: datetime
     fired: datetime
     severity: str
-    count: int = 0  # overdue reminders: 1, 2, ...; cleared: the count reached
+    count: int = 0  # overdue: the last reminder of the run; cleared: the count reached
     detail: str | None = None  # overdue: due_source; cleared: reason
+    first: int = 0  # overdue: the first reminder of the run
+    period: timedelta | None = None  # overdue: the cadence between reminders
+    first_at: datetime | None = None  # overdue: the first reminder's instant
+
+    @property
+    def starts(self) -> datetime:
+        return self.first_at or self.fired
+
+    def reminder_at(self, calendar: Calendar, n: int) -> datetime:
+        """Instant of overdue reminder ``n`` (1 at the due time, then one every period)."""
+        assert self.period is not None
+        return calendar.add(self.due, (n - 1) * self.period)
+
+
+def count_instants(calendar: Calendar, start: datetime, period: timedelta, until: datetime, inclusive: bool) -> int:
+    """How many of ``add(start, k * period)``, k = 0, 1, ..., lie before ``until`` (or at it, when inclusive).
+
+    Constant time on 24/7 calendars: no stepping through the instants.
+    """
+    if start > until or (start == until and not inclusive):
+        return 0
+
+    def within(k: int) -> bool:
+        t = calendar.add(start, k * period)
+        return t < until or (inclusive and t == until)
+
+    n = calendar.elapsed(start, until) // period + 1  # k * period <= elapsed: add(start, k * period) <= until
+    while n > 0 and not within(n - 1):
+        n -= 1
+    return n
 
 
 @dataclass(slots=True)
@@ -118,25 +154,38 @@ class _Simulation:
         return min(candidates) if candidates else None
 
     def run_timers(self, until: datetime, inclusive: bool) -> None:
-        """Fire every timer due before ``until`` (or at it, when inclusive)."""
-        while (at := self.next_timer()) is not None and (at < until or (inclusive and at == until)):
-            self._fire(at)
+        """Fire every timer due before ``until`` (or at it, when inclusive).
 
-    def _fire(self, at: datetime) -> None:
-        if self.response == "pending" and self.response_timer == at:
+        The response timer and the update cadence are independent of each other,
+        so each fires on its own; reminders fire as one run per call.
+        """
+        def due(at: datetime | None) -> bool:
+            return at is not None and (at < until or (inclusive and at == until))
+
+        if self.closed:
+            return
+        if self.response == "pending" and due(self.response_timer):
             self.response = "breached"
-            self.facts.append(Fact(BREACHED, self.response_due, at, self.severity))
-        if self.episode is not None and self.episode.next_at == at:
-            episode = self.episode
-            episode.count += 1
-            next_at = self._next_cadence_due(at)
-            assert next_at is not None, "an episode only runs while the severity has a cadence"
-            episode.next_at = next_at
-            self.facts.append(Fact(OVERDUE, episode.due, at, self.severity, episode.count, episode.source))
-        elif self.episode is None and self.cadence_due == at:
-            self.episode = _Episode(at, self.cadence_source, 0, at)
+            self.facts.append(Fact(BREACHED, self.response_due, self.response_timer, self.severity))
+        if self.episode is None and due(self.cadence_due):
+            assert self.cadence_due is not None
+            self.episode = _Episode(self.cadence_due, self.cadence_source, 0, self.cadence_due)
             self.cadence_due = None
-            self._fire(at)
+        if self.episode is not None and due(self.episode.next_at):
+            self._fire_reminders(until, inclusive)
+
+    def _fire_reminders(self, until: datetime, inclusive: bool) -> None:
+        episode = self.episode
+        assert episode is not None
+        period = self._target().update_every
+        assert period is not None, "an episode only runs while the severity has a cadence"
+        calendar = self.policy.calendar(self.severity, self.region)
+        count = count_instants(calendar, episode.due, period, until, inclusive)
+        run = Fact(OVERDUE, episode.due, episode.due, self.severity, count, episode.source, episode.count + 1, period)
+        run = replace(run, fired=run.reminder_at(calendar, count), first_at=episode.next_at)
+        self.facts.append(run)
+        episode.count = count
+        episode.next_at = run.reminder_at(calendar, count + 1)
 
     # -- events ------------------------------------------------------------
     def apply(self, at: datetime, event: Event) -> None:
@@ -233,8 +282,19 @@ def build_timeline(events: list[Event] | tuple[Event, ...], policy: Policy, hori
         simulation.apply(at, event)
     simulation.run_timers(horizon, inclusive=True)
 
-    facts = simulation.facts
-    later = [f.fired for f in facts if f.fired > horizon]
+    facts: list[Fact] = []
+    later: list[datetime] = []
+    for fact in sorted(simulation.facts, key=lambda f: f.starts):
+        if fact.fired <= horizon:
+            facts.append(fact)
+        elif fact.kind != OVERDUE:
+            later.append(fact.fired)
+        else:  # a run of reminders that straddles the horizon: keep the part up to it
+            calendar = policy.calendar(fact.severity, simulation.region)
+            upto = count_instants(calendar, fact.due, fact.period, horizon, inclusive=True)
+            if upto >= fact.first:
+                facts.append(replace(fact, count=upto, fired=fact.reminder_at(calendar, upto)))
+            later.append(fact.reminder_at(calendar, max(upto + 1, fact.first)))
     pending = simulation.next_timer()
     if pending is not None:
         later.append(pending)
@@ -242,7 +302,7 @@ def build_timeline(events: list[Event] | tuple[Event, ...], policy: Policy, hori
         plan=simulation.plan,
         region=simulation.region,
         severity=simulation.severity,
-        facts=[f for f in facts if f.fired <= horizon],
+        facts=facts,
         response=simulation.response,
         closed=simulation.closed,
         next_at=min(later) if later else None,

@@ -184,8 +184,10 @@ class TicketEngine:
             holding.add(key)
             done = changed.get(key, emitted.get(key))
             if fact.kind == OVERDUE:
+                calendar = self.policy.calendar(fact.severity, timeline.region)
+                for n in range(max(fact.first, (done or 0) + 1), fact.count + 1):
+                    outputs.append(make.reminder(fact, n, fact.reminder_at(calendar, n)))
                 if done is None or fact.count > done:
-                    outputs.append(make.fact(fact))
                     changed[key] = fact.count
             elif done is None:
                 outputs.append(make.fact(fact))
@@ -227,10 +229,11 @@ class _OutputFactory:
             "detected_while_lagging": self.lagging,
         }
 
+    def reminder(self, fact: Fact, n: int, fired: datetime) -> OutputMessage:
+        common = self._common(fact.kind, fact.due, fired, fact.severity, n)
+        return UpdateOverdue(**common, overdue_count=n, due_source=fact.detail)
+
     def fact(self, fact: Fact) -> OutputMessage:
-        if fact.kind == OVERDUE:
-            common = self._common(fact.kind, fact.due, fact.fired, fact.severity, fact.count)
-            return UpdateOverdue(**common, overdue_count=fact.count, due_source=fact.detail)
         common = self._common(fact.kind, fact.due, fact.fired, fact.severity, 0)
         if fact.kind == CLEARED:
             return UpdateOverdueCleared(**common, overdue_count=fact.count, reason=fact.detail)
