@@ -178,8 +178,8 @@ class TimerApp:
                 owned = self.owned_partitions()
                 self.service.assign(owned)
                 await self.progress.restart(self.app.consumer, self.input_tps(owned))
-                log.info("due index rebuilt", extra={"partitions": sorted(owned),
-                                                     "tickets": sum(map(self.service.pending, owned))})
+                log.info("due index rebuilt: partitions %s, %d pending timers",
+                         sorted(owned), sum(map(self.service.pending, owned)))
             if message.topic == self.settings.topic_ticks:
                 records = self._on_tick(message.partition, message.value or b"")
             else:

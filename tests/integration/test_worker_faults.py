@@ -1,0 +1,115 @@
+"""SPEC 5 and 6 on the live worker: restarts, a second worker, garbage input."""
+
+import json
+import re
+from datetime import timedelta
+
+from tests.integration.conftest import collect, facts, now, opened, produce, response
+
+
+def breach_ids(records) -> dict[str, set[str]]:
+    ids: dict[str, set[str]] = {}
+    for fact in facts(records):
+        if fact["type"] == "sla.response_breached":
+            ids.setdefault(fact["ticket_id"], set()).add(fact["id"])
+    return ids
+
+
+async def test_kill_9_mid_stream_loses_no_breach_and_invents_no_id(settings, workers):
+    t0 = now()
+    tickets = [f"K-{i}" for i in range(40)]
+    # Dues spread over 4 to 12 s: some fire before the kill, some while it is down, some after.
+    events = [opened(t, t0 + timedelta(seconds=0.2 * i)) for i, t in enumerate(tickets)]
+    # Every fourth ticket is answered in time and must never breach.
+    events += [response(t, t0 + timedelta(seconds=0.2 * i + 1)) for i, t in enumerate(tickets) if i % 4 == 0]
+    expected = {t for i, t in enumerate(tickets) if i % 4}
+    first = workers("first")
+    await produce(settings, events)
+    some = await collect(settings, [settings.topic_breaches], lambda r: len(breach_ids(r)) >= 5, timeout=60)
+    assert len(breach_ids(some)) >= 5
+    first.kill()
+    workers("second")
+    records = await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= expected,
+                            timeout=90)
+    ids = breach_ids(records)
+    assert set(ids) == expected, f"missing {expected - set(ids)}, unexpected {set(ids) - expected}"
+    assert all(len(v) == 1 for v in ids.values()), "a breach was emitted under two ids"
+    delivered = [f for f in facts(records) if f["type"] == "sla.response_breached"]
+    late = [f for f in delivered if f["lateness_seconds"] > 1.0]
+    assert late, "some breach fell due while no worker ran and should show its real lateness"
+
+
+async def test_second_worker_shares_partitions_and_takes_over_when_the_other_stops(settings, workers):
+    a = workers("a")
+    t0 = now()
+    # S4 premium: 10 s. Dues after the second worker joined and again after it left.
+    first = [opened(f"A-{i}", t0, severity="S1") for i in range(12)]
+    await produce(settings, first)
+    await collect(settings, [settings.topic_breaches], lambda r: len(breach_ids(r)) == 12, timeout=60)
+    b = workers("b")
+
+    def split() -> bool:
+        owned_a, owned_b = last_partitions(a), last_partitions(b)
+        return bool(owned_a and owned_b and not owned_a & owned_b and owned_a | owned_b == {0, 1, 2, 3})
+
+    await wait_until(split, timeout=60, what="both workers own disjoint halves of the partitions")
+
+    t1 = now()
+    second = [opened(f"B-{i}", t1, severity="S4") for i in range(12)]  # due at +10 s
+    await produce(settings, second)
+    b.stop()
+    expected = {f"A-{i}" for i in range(12)} | {f"B-{i}" for i in range(12)}
+    records = await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= expected,
+                            timeout=90)
+    assert set(breach_ids(records)) == expected
+    assert last_partitions(a) == {0, 1, 2, 3}
+
+
+async def test_garbage_on_every_input_topic_goes_to_dead_letters_and_good_events_continue(settings, workers):
+    workers("worker")
+    t0 = now()
+    naive = json.dumps(opened("G-1", t0)).replace("+00:00", "").encode()
+    unknown = json.dumps(opened("G-2", t0, severity="S7")).encode()
+    wrong_types = json.dumps({**opened("G-3", t0), "plan": 42}).encode()
+    bad = [
+        (settings.topic_opened, b"G-0", b"\x00\xffnot json"),
+        (settings.topic_opened, b"G-1", naive),
+        (settings.topic_opened, b"G-2", unknown),
+        (settings.topic_opened, b"G-3", wrong_types),
+        (settings.topic_responses, b"G-4", b'{"type": "incident.response", "ticket_id": "G-4"}'),
+        (settings.topic_responses, b"G-5", b"[1, 2, 3]"),
+        (settings.topic_updates, b"G-6", b'{"type": "incident.update", "event_id": "x", "ticket_id": "G-6", '
+                                         b'"occurred_at": "2026-01-01T00:00:00Z", "status": "paused"}'),
+        (settings.topic_updates, b"G-7", b"{" * 5000),
+    ]
+    await produce(settings, bad + [opened("good", t0)])
+    dead = await collect(settings, [settings.topic_dead_letters], lambda r: len(r) >= len(bad), timeout=60)
+    reasons = {r.key: dict(r.headers)["dlq_reason"].decode() for r in dead}
+    assert reasons == {
+        b"G-0": "not_json", b"G-1": "naive_timestamp", b"G-2": "unknown_severity", b"G-3": "unknown_plan",
+        b"G-4": "invalid", b"G-5": "not_an_object", b"G-6": "invalid", b"G-7": "not_json",
+    }
+    originals = {key: value for _, key, value in bad}
+    for record in dead:
+        headers = dict(record.headers)
+        assert record.value == originals[record.key]
+        assert headers["dlq_source_topic"].decode() in settings.input_topics.values()
+        assert int(headers["dlq_source_offset"]) >= 0 and int(headers["dlq_source_partition"]) in range(4)
+    good = await collect(settings, [settings.topic_breaches], lambda r: "good" in breach_ids(r), timeout=60)
+    assert "good" in breach_ids(good)
+
+
+async def wait_until(condition, timeout: float, what: str) -> None:
+    """Poll ``condition`` (it reads worker logs: nothing there can be awaited) until true or the deadline."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never true: {what}"
+        await asyncio.sleep(0.2)
+
+
+def last_partitions(worker) -> set[int]:
+    found = re.findall(r"due index rebuilt: partitions \[([\d, ]*)\]", worker.log_text())
+    return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
