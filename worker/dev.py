@@ -143,7 +143,7 @@ def run_dev(
             brokers=broker.bootstrap, create_topics=True, replication_factor=1, partitions=partitions,
             policy=Path(str(DEMO_POLICY)), data_dir=Path(scratch) / "state", session_timeout=timedelta(seconds=6),
             heartbeat_interval=timedelta(milliseconds=500), rebalance_timeout=timedelta(seconds=6),
-            catch_up_bound=timedelta(seconds=5), metrics_port=0,
+            catch_up_bound=timedelta(seconds=5),
             fetch_max_wait=timedelta(milliseconds=100), producer_max_batch_size=1,
         )
         asyncio.run(prepare_topics(settings))

@@ -65,3 +65,11 @@ def test_full_volvo_log_replays_without_bad_lines(tmp_path, capsys):
     assert "events applied: 65533" in err and "bad lines skipped: 0" in err
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert len(ids) == len(set(ids)) > 1000
+
+
+def test_readme_documents_every_worker_setting():
+    from worker.settings import ENV_PREFIX, WorkerSettings
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in WorkerSettings.model_fields if f"`{ENV_PREFIX}{name.upper()}`" not in readme]
+    assert missing == []
