@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -13,6 +12,8 @@ from pathlib import Path
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from worker import schemas
+from worker.adapters.embedded_broker import BrokerError
+from worker.adapters.kafka_admin import TopologyError
 from worker.settings import SettingsError, add_flags
 from worker.settings import from_args as settings_from_args
 from worker.domain.policy import PolicyError, load_policy
@@ -123,13 +124,19 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from worker.adapters.faust_runtime import TimerApp
     from worker.adapters.kafka_admin import prepare_topics
 
+    from worker.adapters.logs import configure, logging_config
+
     settings = settings_from_args(args)
+    configure(settings.log_level, settings.log_format)
     policy = load_policy(settings.policy)  # a bad policy stops us before anything is consumed
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     partitions = asyncio.run(prepare_topics(settings))
     runtime = TimerApp(settings, policy, partitions)
-    faust.Worker(runtime.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    worker = faust.Worker(
+        runtime.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False,
+        logging_config=logging_config(settings.log_level, settings.log_format),
+    )
+    worker.spinner = None  # stdout carries JSON log lines: no terminal control codes
+    worker.execute_from_commandline()
     return 0
 
 
@@ -218,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (PolicyError, SettingsError) as exc:
+    except (PolicyError, SettingsError, TopologyError, BrokerError) as exc:
         print(f"incident-timer: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

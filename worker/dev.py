@@ -23,7 +23,7 @@ from typing import TextIO
 from aiokafka import AIOKafkaConsumer
 from pydantic import TypeAdapter
 
-from worker.adapters.embedded_broker import EmbeddedBroker
+from worker.adapters.embedded_broker import EmbeddedBroker, free_port
 from worker.adapters.kafka_admin import client_options, prepare_topics
 from worker.adapters.kafka_tools import TOPIC_OF_TYPE, producer
 from worker.settings import WorkerSettings, to_environment
@@ -145,10 +145,12 @@ def run_dev(
             heartbeat_interval=timedelta(milliseconds=500), rebalance_timeout=timedelta(seconds=6),
             catch_up_bound=timedelta(seconds=5),
             fetch_max_wait=timedelta(milliseconds=100), producer_max_batch_size=1,
+            http_port=free_port(), log_format="console", log_level="WARNING",
         )
         asyncio.run(prepare_topics(settings))
         print(f"embedded broker on {broker.bootstrap}; topics created; starting the worker "
-              f"(demo policy: {DEMO_POLICY.name}); Ctrl-C stops everything", file=out, flush=True)
+              f"(demo policy: {DEMO_POLICY.name}; metrics on http://127.0.0.1:{settings.http_port}/metrics); "
+              "Ctrl-C stops everything", file=out, flush=True)
         worker = subprocess.Popen(
             [sys.executable, "-m", "worker.cli", "worker"],
             env={**os.environ, **to_environment(settings)},

@@ -66,7 +66,9 @@ class WorkerSettings(BaseSettings):
     heartbeat_interval: timedelta = Field(timedelta(seconds=3), description="Kafka consumer group heartbeat")
     rebalance_timeout: timedelta = Field(timedelta(seconds=30), description="Kafka rebalance timeout")
 
+    http_port: int = Field(9464, ge=0, le=65535, description="Port of /metrics, /healthz and /readyz (0: off)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+    log_format: Literal["json", "console"] = Field("json", description="JSON lines, or readable console lines")
 
     @field_validator("tick_interval", "catch_up_bound", "fetch_max_wait", "orphan_ttl", "closed_retention", "session_timeout",
                      "heartbeat_interval", "rebalance_timeout")

@@ -45,7 +45,7 @@ def settings(broker, tmp_path) -> WorkerSettings:
         tick_interval=timedelta(milliseconds=100), catch_up_bound=timedelta(seconds=20),
         session_timeout=timedelta(seconds=2), heartbeat_interval=timedelta(milliseconds=200),
         rebalance_timeout=timedelta(seconds=2), fetch_max_wait=timedelta(milliseconds=100),
-        producer_max_batch_size=1,
+        producer_max_batch_size=1, http_port=0,
     )
     asyncio.run(prepare_topics(result))
     return result

@@ -1,7 +1,6 @@
 """SPEC 5 and 6 on the live worker: restarts, a second worker, garbage input."""
 
 import json
-import re
 from datetime import timedelta
 
 from tests.integration.conftest import collect, facts, now, opened, produce, response
@@ -111,5 +110,9 @@ async def wait_until(condition, timeout: float, what: str) -> None:
 
 
 def last_partitions(worker) -> set[int]:
-    found = re.findall(r"due index rebuilt: partitions \[([\d, ]*)\]", worker.log_text())
-    return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
+    """The partitions of the worker's latest 'due index rebuilt' log line (JSON lines on its stdout)."""
+    owned: set[int] = set()
+    for line in worker.log_text().splitlines():
+        if '"due index rebuilt"' in line:
+            owned = set(json.loads(line)["partitions"])
+    return owned

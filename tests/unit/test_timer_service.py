@@ -19,7 +19,7 @@ def service(store=None, bound=timedelta(seconds=30)):
 
 
 def feed(svc, stream, event, now, partition=0, offset=0, key=b"T-1"):
-    return svc.on_input(stream, f"incidents.{stream}", partition, offset, key, json.dumps(event).encode(), now)
+    return svc.on_input(stream, f"incidents.{stream}", partition, offset, key, json.dumps(event).encode(), now).records
 
 
 def types(records):
@@ -57,12 +57,12 @@ def test_lag_beyond_the_bound_fires_anyway_marked_lagging():
     records = svc.on_tick(0, at(20) + timedelta(seconds=31), caught_up=False)
     assert types(records) == ["sla.response_breached"]
     assert json.loads(records[0].value)["detected_while_lagging"] is True
-    assert svc.counters.fired_lagging == 1
+    assert svc.observer.fired_lagging == 1
 
 
 def test_bad_records_go_to_dead_letters_with_reason_and_origin():
     svc = service()
-    records = svc.on_input("opened", "incidents.opened", 3, 42, b"k", b"\x00garbage", at(0))
+    records = svc.on_input("opened", "incidents.opened", 3, 42, b"k", b"\x00garbage", at(0)).records
     assert len(records) == 1 and records[0].stream == "dead_letters"
     assert records[0].value == b"\x00garbage" and records[0].key == b"k"
     headers = dict(records[0].headers)
@@ -73,14 +73,14 @@ def test_bad_records_go_to_dead_letters_with_reason_and_origin():
     no_key = feed(svc, "opened", OPENED, now=at(0), key=None)
     reasons = [dict(records[0].headers)["dlq_reason"] for records in (misrouted, wrong_key, no_key)]
     assert reasons == [b"wrong_topic", b"key_mismatch", b"key_mismatch"]
-    assert svc.counters.rejected == {"not_json": 1, "wrong_topic": 1, "key_mismatch": 2}
+    assert svc.observer.rejections == {"not_json": 1, "wrong_topic": 1, "key_mismatch": 2}
     assert svc.store == {}
 
 
 def test_huge_dead_letter_is_cut_with_its_size_in_a_header():
     svc = service()
     raw = b"x" * (2 * 1024 * 1024)
-    record = svc.on_input("opened", "incidents.opened", 0, 0, b"k", raw, at(0))[0]
+    record = svc.on_input("opened", "incidents.opened", 0, 0, b"k", raw, at(0)).records[0]
     assert len(record.value) == 512 * 1024
     assert dict(record.headers)["dlq_truncated_from_bytes"] == str(len(raw)).encode()
 
@@ -105,4 +105,21 @@ def test_duplicates_are_counted_and_produce_nothing():
     svc = service()
     feed(svc, "opened", OPENED, now=at(0))
     assert feed(svc, "opened", OPENED, now=at(0), offset=1) == []
-    assert svc.counters.duplicates == 1 and svc.counters.accepted == 1
+    assert svc.observer.duplicates == 1 and svc.observer.accepted_events == 2
+
+
+def test_open_timers_by_kind_follow_each_ticket_and_survive_a_rebuild():
+    store = {}
+    svc = service(store)
+    svc.assign({0})
+    feed(svc, "responses", RESPONSE, now=at(15))  # before its opened event: an orphan
+    assert svc.observer.timers == {"response": 0, "update": 0, "orphan": 1} and svc.observer.held_events == 1
+    feed(svc, "opened", OPENED, now=at(15), offset=1)
+    # premium S1 answered at +15: response met, update cadence running
+    assert svc.observer.timers == {"response": 0, "update": 1, "orphan": 0} and svc.observer.held_events == 0
+    other = dict(OPENED, ticket_id="T-2", event_id="e9")
+    feed(svc, "opened", other, now=at(15), offset=2, key=b"T-2")
+    assert svc.observer.timers == {"response": 1, "update": 1, "orphan": 0}
+    rebuilt = service(store)
+    rebuilt.assign({0})
+    assert rebuilt.observer.timers == {"response": 1, "update": 1, "orphan": 0}

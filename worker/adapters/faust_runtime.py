@@ -14,21 +14,24 @@ every rebalance, which is after recovery has finished.
 from __future__ import annotations
 
 import json
-import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
 import faust
 from faust.types import TP
 
+from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options
+from worker.adapters.logs import get_logger
+from worker.adapters.metrics import Metrics
 from worker.domain.policy import Policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
-from worker.service.timer_service import ServiceSettings, TimerService
+from worker.service.timer_service import Handled, ServiceSettings, TimerService
 from worker.settings import WorkerSettings
 
-log = logging.getLogger("incident_timer.runtime")
+log = get_logger("incident_timer.worker")
 
 
 class InputProgress:
@@ -54,11 +57,12 @@ class InputProgress:
             committed = await thread.call_thread(aiokafka_consumer.committed, tp)
             self.next_offset[tp] = max(committed or 0, earliest.get(tp) or 0)
 
-    def caught_up(self, ends: dict[tuple[str, int], int], partition: int, topics: list[str]) -> bool:
-        """True when every input partition was processed up to the end offsets ``ends`` (from the tick)."""
-        return all(
-            self.next_offset.get(TP(topic, partition), 0) >= ends.get((topic, partition), 0) for topic in topics
-        )
+    def lag(self, ends: dict[tuple[str, int], int], partition: int, topics: list[str]) -> dict[str, int]:
+        """Records not yet processed per input topic of ``partition``, against the end offsets ``ends``."""
+        return {
+            topic: max(0, ends.get((topic, partition), 0) - self.next_offset.get(TP(topic, partition), 0))
+            for topic in topics
+        }
 
 
 def faust_broker_settings(settings: WorkerSettings) -> dict[str, Any]:
@@ -119,13 +123,25 @@ class TimerApp:
         }
         self.table = self.app.Table("tickets", partitions=partitions, key_type=str)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
+        self.metrics = Metrics()
         self.service = TimerService(
-            engine, self.table, ServiceSettings(settings.catch_up_bound, settings.max_future_skew)
+            engine, self.table, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
         self.progress = InputProgress()
         self.needs_rebuild = True
+        self.started = False
+        self.assigned_at: float | None = None
         self.tick_seconds = settings.tick_interval.total_seconds()
+        self.http = HttpEndpoints(self.metrics, self.not_ready_because, settings.http_port)
         self._wire()
+
+    def not_ready_because(self) -> str | None:
+        """None when ready: started, and tables recovered with timers rebuilt after the last rebalance."""
+        if not self.started:
+            return "starting"
+        if self.assigned_at is not None:
+            return "recovering state after a rebalance"
+        return None
 
     # -- wiring ----------------------------------------------------------------
     def _wire(self) -> None:
@@ -134,10 +150,29 @@ class TimerApp:
         @app.on_partitions_revoked.connect
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             self.needs_rebuild = True
+            self.metrics.ready.set(0)
 
         @app.on_partitions_assigned.connect
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
             self.needs_rebuild = True
+            owned = {tp.partition for tp in assigned if tp.topic == self.settings.topic_ticks}
+            log.info("partitions assigned", partitions=sorted(owned))
+            # Recovery ends at the first record after it (faust holds records back until then);
+            # with nothing assigned there is nothing to recover.
+            self.assigned_at = time.monotonic() if owned else None
+            self.metrics.recovering.set(1 if owned else 0)
+            self.metrics.ready.set(0 if owned else 1)
+            self.metrics.consumer_lag.clear()
+
+        @app.task
+        async def on_started() -> None:
+            if self.settings.http_port:
+                await self.http.start()
+                log.info("http endpoints listening", port=self.settings.http_port,
+                         paths=["/metrics", "/healthz", "/readyz"])
+            self.started = True
+            if self.assigned_at is None:
+                self.metrics.ready.set(1)
 
         app.agent(self.inputs, name="incident_timer.timers")(self._process)
         app.timer(self.tick_seconds)(self._send_ticks)
@@ -174,24 +209,40 @@ class TimerApp:
         async for event in stream.events():
             message = event.message
             if self.needs_rebuild:
-                self.needs_rebuild = False
-                owned = self.owned_partitions()
-                self.service.assign(owned)
-                await self.progress.restart(self.app.consumer, self.input_tps(owned))
-                log.info("due index rebuilt: partitions %s, %d pending timers",
-                         sorted(owned), sum(map(self.service.pending, owned)))
+                self._rebuild()
+                await self.progress.restart(self.app.consumer, self.input_tps(self.owned_partitions()))
             if message.topic == self.settings.topic_ticks:
                 records = self._on_tick(message.partition, message.value or b"")
             else:
-                records = self.service.on_input(
-                    self.stream_of_topic[message.topic], message.topic, message.partition, message.offset,
-                    message.key, message.value or b"", datetime.now(timezone.utc),
-                )
-                self.progress.processed(message.tp, message.offset)
+                records = self._on_input(message)
             for record in records:
                 await self.outputs[record.stream].send(
                     key=record.key, value=record.value, headers=list(record.headers)
                 )
+                _log_output(record)
+
+    def _rebuild(self) -> None:
+        self.needs_rebuild = False
+        owned = self.owned_partitions()
+        self.service.assign(owned)
+        if self.assigned_at is not None:
+            self.metrics.recovery_duration.set(time.monotonic() - self.assigned_at)
+            self.assigned_at = None
+        self.metrics.recovering.set(0)
+        self.metrics.ready.set(1)
+        log.info("due index rebuilt", partitions=sorted(owned),
+                 pending_timers=sum(map(self.service.pending, owned)))
+
+    def _on_input(self, message: Any) -> list[Record]:
+        started = time.perf_counter()
+        handled = self.service.on_input(
+            self.stream_of_topic[message.topic], message.topic, message.partition, message.offset,
+            message.key, message.value or b"", datetime.now(timezone.utc),
+        )
+        self.progress.processed(message.tp, message.offset)
+        self.metrics.processing.observe(time.perf_counter() - started)
+        _log_input(handled, message)
+        return handled.records
 
     def _on_tick(self, partition: int, raw: bytes) -> list[Record]:
         try:
@@ -199,8 +250,30 @@ class TimerApp:
             at = datetime.fromisoformat(tick["at"])
             ends = {(topic, partition): offset for topic, offset in tick["ends"]}
         except (ValueError, KeyError, TypeError):
-            log.warning("ignoring a malformed tick on partition %d", partition)
+            log.warning("ignoring a malformed tick", partition=partition)
             return []
-        topics = list(self.settings.input_topics.values())
-        caught_up = self.progress.caught_up(ends, partition, topics)
+        lag = self.progress.lag(ends, partition, list(self.settings.input_topics.values()))
+        for topic, behind in lag.items():
+            self.metrics.consumer_lag.labels(topic=topic, partition=str(partition)).set(behind)
+        self.metrics.last_tick.set(time.time())
+        caught_up = not any(lag.values())
         return self.service.on_tick(partition, datetime.now(timezone.utc), caught_up, as_of=at)
+
+
+def _log_input(handled: Handled, message: Any) -> None:
+    where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+    if handled.rejection is not None:
+        key = message.key.decode("utf-8", "replace") if message.key else None
+        log.warning("input rejected to the dead-letter topic", reason=handled.rejection.reason,
+                    detail=handled.rejection.detail, key=key, **where)
+    elif handled.event is not None:
+        log.info("duplicate input ignored" if handled.duplicate else "input applied",
+                 ticket_id=handled.event.ticket_id, event_id=handled.event.event_id, type=handled.event.type, **where)
+
+
+def _log_output(record: Record) -> None:
+    if record.stream == "dead_letters":
+        return
+    headers = dict(record.headers)
+    log.info("output emitted", ticket_id=headers["ce_subject"].decode(), output_id=headers["ce_id"].decode(),
+             type=headers["ce_type"].decode(), stream=record.stream)

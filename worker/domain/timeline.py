@@ -109,6 +109,7 @@ class Timeline:
     facts: list[Fact] = field(default_factory=list)
     response: str = "pending"  # pending, met, breached, late, settled (closed before any response)
     closed: bool = False
+    awaiting_update: bool = False  # a cadence is running: an update is due or overdue
     next_at: datetime | None = None  # earliest fact instant after the horizon
 
 
@@ -305,5 +306,6 @@ def build_timeline(events: list[Event] | tuple[Event, ...], policy: Policy, hori
         facts=facts,
         response=simulation.response,
         closed=simulation.closed,
+        awaiting_update=not simulation.closed and (simulation.episode is not None or simulation.cadence_due is not None),
         next_at=min(later) if later else None,
     )

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import MutableMapping
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 from worker.decoding import Rejection, decode_event
 from worker.domain.policy import Policy
 from worker.domain.state_codec import from_micros, state_from_dict, state_to_dict
-from worker.domain.timers import Step, TicketEngine, TicketState
-from worker.messages import IncidentOpened, IncidentResponse, IncidentUpdate
+from worker.domain.timers import OutputMessage, Step, TicketEngine, TicketState
+from worker.messages import IncidentOpened, IncidentResponse, IncidentUpdate, InputEvent
 from worker.service.records import Record, dead_letter_record, output_record
 
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -42,15 +44,62 @@ class PartitionClock:
     lagging: bool = False
 
 
+class Observer(Protocol):
+    """What the service reports as it goes: metrics, or a tally in tests."""
+
+    def received(self, topic: str, event_type: str) -> None: ...
+    def rejected(self, reason: str) -> None: ...
+    def duplicate(self) -> None: ...
+    def emitted(self, output: OutputMessage, lagging: bool) -> None: ...
+    def orphans_dropped(self, events: int) -> None: ...
+    def open_timers(self, counts: dict[str, int], held_events: int) -> None: ...
+
+
+TIMER_KINDS = {"r": "response", "u": "update", "o": "orphan"}
+
+
 @dataclass(slots=True)
 class Counters:
-    """What happened, for metrics and tests; reset by the caller when read."""
+    """An Observer that tallies, for tests and for callers without metrics."""
 
-    accepted: int = 0
+    accepted_events: int = 0  # received and valid (duplicates included)
     duplicates: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    orphans_dropped: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, int] = field(default_factory=dict)
     fired_lagging: int = 0
+    dropped_orphans: int = 0
+    timers: dict[str, int] = field(default_factory=dict)
+    held_events: int = 0
+
+    def received(self, topic: str, event_type: str) -> None:
+        self.accepted_events += event_type != "rejected"
+
+    def rejected(self, reason: str) -> None:
+        self.rejections[reason] = self.rejections.get(reason, 0) + 1
+
+    def duplicate(self) -> None:
+        self.duplicates += 1
+
+    def emitted(self, output: OutputMessage, lagging: bool) -> None:
+        self.outputs[output.type] = self.outputs.get(output.type, 0) + 1
+        self.fired_lagging += lagging
+
+    def orphans_dropped(self, events: int) -> None:
+        self.dropped_orphans += events
+
+    def open_timers(self, counts: dict[str, int], held_events: int) -> None:
+        self.timers = dict(counts)
+        self.held_events = held_events
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What became of one input record."""
+
+    records: list[Record]
+    event: InputEvent | None = None  # the valid event (None when rejected)
+    rejection: Rejection | None = None
+    duplicate: bool = False
 
 
 class TimerService:
@@ -59,13 +108,16 @@ class TimerService:
         engine: TicketEngine,
         store: MutableMapping[str, dict],
         settings: ServiceSettings | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.engine = engine
         self.policy: Policy = engine.policy
         self.store = store
         self.settings = settings or ServiceSettings()
+        self.observer: Observer = observer or Counters()
         self.partitions: dict[int, PartitionClock] = {}
-        self.counters = Counters()
+        self.timer_counts: Counter[str] = Counter()  # TIMER_KINDS codes, and "h": orphan events held
+        self._timers_changed = False
 
     # -- ownership -----------------------------------------------------------
     def assign(self, partitions: set[int]) -> None:
@@ -74,13 +126,20 @@ class TimerService:
         Call after the store has finished recovering (never on the bare assignment signal).
         """
         self.partitions = {p: PartitionClock() for p in partitions}
+        self.timer_counts = Counter()
         for ticket_id, value in self.store.items():
             clock = self.partitions.get(value["p"])
+            if clock is None:
+                continue
             due = value["state"]["d"]
-            if clock is not None and due is not None:
+            if due is not None:
                 clock.heap.append((from_micros(due), ticket_id))
+            self.timer_counts.update(value["k"])
+            self.timer_counts["h"] += value["h"]
         for clock in self.partitions.values():
             heapq.heapify(clock.heap)
+        self._timers_changed = True
+        self._report_timers()
 
     def pending(self, partition: int) -> int:
         clock = self.partitions.get(partition)
@@ -89,22 +148,27 @@ class TimerService:
     # -- input -----------------------------------------------------------------
     def on_input(
         self, stream: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes, now: datetime
-    ) -> list[Record]:
+    ) -> Handled:
         """One input record from ``stream`` ('opened', 'responses' or 'updates')."""
         decoded = decode_event(raw, self.policy, now, self.settings.max_future_skew, self.settings.max_event_bytes)
         if not isinstance(decoded, Rejection):
             decoded = self._check_routing(decoded, stream, key)
         if isinstance(decoded, Rejection):
-            self.counters.rejected[decoded.reason] = self.counters.rejected.get(decoded.reason, 0) + 1
-            return [dead_letter_record(key, raw, decoded.reason, decoded.detail, topic, partition, offset)]
+            self.observer.received(topic, "rejected")
+            self.observer.rejected(decoded.reason)
+            record = dead_letter_record(key, raw, decoded.reason, decoded.detail, topic, partition, offset)
+            return Handled([record], rejection=decoded)
         clock = self._clock(partition)
-        state = self._load(decoded.ticket_id)
+        value = self.store.get(decoded.ticket_id)
+        state = None if value is None else state_from_dict(value["state"])
         step = self.engine.apply(state, decoded, now, horizon=clock.horizon, lagging=clock.lagging)
+        self.observer.received(topic, decoded.type)
         if step.duplicate:
-            self.counters.duplicates += 1
-            return []
-        self.counters.accepted += 1
-        return self._commit(partition, decoded.ticket_id, step, state.due if state else None)
+            self.observer.duplicate()
+            return Handled([], decoded, duplicate=True)
+        records = self._commit(partition, decoded.ticket_id, step, value, old_due_queued=True)
+        self._report_timers()
+        return Handled(records, decoded)
 
     def _check_routing(self, event, stream: str, key: bytes | None):
         expected = EXPECTED_TYPE[stream]
@@ -139,13 +203,13 @@ class TimerService:
         heap = clock.heap
         while heap and heap[0][0] <= clock.horizon:
             due, ticket_id = heapq.heappop(heap)
-            state = self._load(ticket_id)
-            if state is None or state.due != due:
+            value = self.store.get(ticket_id)
+            if value is None or value["state"]["d"] is None or from_micros(value["state"]["d"]) != due:
                 continue  # stale entry: the ticket moved on since
+            state = state_from_dict(value["state"])
             step = self.engine.advance(state, now, horizon=clock.horizon, lagging=clock.lagging)
-            if clock.lagging:
-                self.counters.fired_lagging += len(step.outputs)
-            records.extend(self._commit(partition, ticket_id, step, None))
+            records.extend(self._commit(partition, ticket_id, step, value, old_due_queued=False))
+        self._report_timers()
         return records
 
     # -- state -----------------------------------------------------------------
@@ -155,19 +219,50 @@ class TimerService:
             clock = self.partitions[partition] = PartitionClock()
         return clock
 
-    def _load(self, ticket_id: str) -> TicketState | None:
-        value = self.store.get(ticket_id)
-        return None if value is None else state_from_dict(value["state"])
-
-    def _commit(self, partition: int, ticket_id: str, step: Step, queued_due: datetime | None) -> list[Record]:
-        """Write the ticket's new state and queue its next due time (unless already queued)."""
-        self.counters.orphans_dropped += step.orphans_dropped
+    def _commit(
+        self, partition: int, ticket_id: str, step: Step, old: dict | None, old_due_queued: bool
+    ) -> list[Record]:
+        """Write the ticket's new state, queue its next due time, count its timers, report its outputs."""
+        if step.orphans_dropped:
+            self.observer.orphans_dropped(step.orphans_dropped)
+        kinds, held = "", 0
         if step.state is None:
             if ticket_id in self.store:
                 del self.store[ticket_id]
         else:
-            self.store[ticket_id] = {"p": partition, "state": state_to_dict(step.state)}
+            kinds = _timer_kinds(step)
+            held = len(step.state.events) if kinds == "o" else 0
+            self.store[ticket_id] = {"p": partition, "k": kinds, "h": held, "state": state_to_dict(step.state)}
             due = step.state.due
-            if due is not None and due != queued_due:
+            old_due = old["state"]["d"] if old is not None and old_due_queued else None
+            if due is not None and (old_due is None or from_micros(old_due) != due):
                 heapq.heappush(self._clock(partition).heap, (due, ticket_id))
+        old_kinds, old_held = (old["k"], old["h"]) if old is not None else ("", 0)
+        if (kinds, held) != (old_kinds, old_held):
+            self.timer_counts.subtract(old_kinds)
+            self.timer_counts.update(kinds)
+            self.timer_counts["h"] += held - old_held
+            self._timers_changed = True
+        lagging = self._clock(partition).lagging
+        for output in step.outputs:
+            self.observer.emitted(output, lagging)
         return [output_record(output) for output in step.outputs]
+
+    def _report_timers(self) -> None:
+        if self._timers_changed:
+            self._timers_changed = False
+            counts = {name: self.timer_counts[code] for code, name in TIMER_KINDS.items()}
+            self.observer.open_timers(counts, self.timer_counts["h"])
+
+
+def _timer_kinds(step: Step) -> str:
+    """Which timers a ticket holds, as codes of TIMER_KINDS."""
+    timeline = step.timeline
+    if timeline is None:
+        return "o"
+    kinds = ""
+    if timeline.response == "pending" and not timeline.closed:
+        kinds += "r"
+    if timeline.awaiting_update:
+        kinds += "u"
+    return kinds
