@@ -1,6 +1,8 @@
 """SPEC 5 and 6 on the live worker: restarts, a second worker, garbage input."""
 
 import json
+
+import pytest
 from datetime import timedelta
 
 from tests.integration.conftest import collect, facts, now, opened, produce, response
@@ -14,7 +16,8 @@ def breach_ids(records) -> dict[str, set[str]]:
     return ids
 
 
-async def test_kill_9_mid_stream_loses_no_breach_and_invents_no_id(settings, workers):
+@pytest.mark.parametrize("store", ["memory", "rocksdb"])
+async def test_kill_9_mid_stream_loses_no_breach_and_invents_no_id(settings, workers, store):
     t0 = now()
     tickets = [f"K-{i}" for i in range(40)]
     # Dues spread over 4 to 12 s: some fire before the kill, some while it is down, some after.
@@ -22,12 +25,12 @@ async def test_kill_9_mid_stream_loses_no_breach_and_invents_no_id(settings, wor
     # Every fourth ticket is answered in time and must never breach.
     events += [response(t, t0 + timedelta(seconds=0.2 * i + 1)) for i, t in enumerate(tickets) if i % 4 == 0]
     expected = {t for i, t in enumerate(tickets) if i % 4}
-    first = workers("first")
+    first = workers("first", store=store)
     await produce(settings, events)
     some = await collect(settings, [settings.topic_breaches], lambda r: len(breach_ids(r)) >= 5, timeout=60)
     assert len(breach_ids(some)) >= 5
     first.kill()
-    workers("second")
+    workers("second", store=store)  # same data directory: RocksDB restarts from its local state
     records = await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= expected,
                             timeout=90)
     ids = breach_ids(records)
