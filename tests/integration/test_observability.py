@@ -97,6 +97,14 @@ async def test_prometheus_scrapes_breaches_and_fire_delay_and_logs_follow_one_ti
     check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=30)
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
 
+    # every metric the dashboard and the alert rules use is in the live exposition
+    from tests.unit.test_dashboard_metrics import _alert_exprs, _dashboard_exprs, metric_names
+
+    live = {line.split()[2] for line in body.decode().splitlines() if line.startswith("# TYPE ")}
+    live |= {name + "_total" for name in live}  # counters' families are named without _total
+    used = set().union(*(metric_names(expr) for _, expr in _dashboard_exprs() + _alert_exprs()))
+    assert used - live - {"up"} == set(), f"dashboard or alerts use metrics the worker does not export: {used - live}"
+
     # the logs: JSON lines, and the breach can be followed from input to output by ticket_id alone
     lines = [json.loads(line) for line in worker.log_text().splitlines() if line.startswith("{")]
     assert lines and all("timestamp" in line and line["timestamp"].endswith("Z") for line in lines)
