@@ -67,8 +67,9 @@ def test_engine_and_service_survive_any_event_sequence_and_state_stays_loadable(
     for minutes in sorted(ticks):
         service.on_tick(0, NOW + timedelta(minutes=minutes), caught_up=True)
     engine = TicketEngine(POLICY)
-    for ticket_id, value in store.items():
-        state = loads(dumps(loads(json.dumps(value["state"]).encode())))
+    for ticket_id, stored in store.items():
+        state = loads(dumps(stored.state))
+        assert state == stored.state
         assert state.ticket_id == ticket_id
         assert list(state.events) == sorted(state.events, key=lambda e: e.order)
         assert len({e.event_id for e in state.events}) == len(state.events)

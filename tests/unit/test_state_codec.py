@@ -39,3 +39,13 @@ def test_unknown_version_is_refused():
     data["v"] = 99
     with pytest.raises(ValueError, match="version 99"):
         state_from_dict(data)
+
+
+def test_table_codec_roundtrips_a_stored_ticket():
+    from worker.adapters.faust_runtime import TicketCodec
+    from worker.service.timer_service import StoredTicket
+
+    state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state
+    stored = StoredTicket(3, "r", 0, state)
+    codec = TicketCodec()
+    assert codec.loads(codec.dumps(stored)) == stored

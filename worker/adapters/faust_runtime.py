@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import faust
+from faust.serializers import codecs
 from faust.types import TP
 
 from worker.adapters.http_endpoints import HttpEndpoints
@@ -26,12 +28,49 @@ from worker.adapters.kafka_admin import client_options
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
 from worker.domain.policy import Policy
+from worker.domain.state_codec import state_from_dict, state_to_dict
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
-from worker.service.timer_service import Handled, ServiceSettings, TimerService
+from worker.service.timer_service import Handled, ServiceSettings, StoredTicket, TimerService
 from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
+TICKET_CODEC = "incident_timer_ticket"
+
+
+class TicketCodec(codecs.Codec):
+    """Table values: StoredTicket objects in memory, compact JSON in the changelog (and RocksDB).
+
+    The memory store keeps the objects themselves, so reading a ticket costs no decoding.
+    """
+
+    def _dumps(self, stored: StoredTicket) -> bytes:
+        return json.dumps(
+            {"p": stored.partition, "k": stored.kinds, "h": stored.held, "state": state_to_dict(stored.state)},
+            separators=(",", ":"),
+        ).encode()
+
+    def _loads(self, raw: bytes) -> StoredTicket:
+        data = json.loads(raw)
+        return StoredTicket(data["p"], data["k"], data["h"], state_from_dict(data["state"]))
+
+
+codecs.register(TICKET_CODEC, TicketCodec())
+
+
+class TicketValue:
+    """The ticket table's faust value type: it names the codec, and values pass through as decoded.
+
+    faust reads a table's serializer from its value type (``_options.serializer``,
+    as on faust Records) and rebuilds values with ``from_data``; StoredTicket is a
+    plain dataclass, so this stands in for a Record.
+    """
+
+    _options = SimpleNamespace(serializer=TICKET_CODEC)
+
+    @classmethod
+    def from_data(cls, data: StoredTicket, preferred_type: Any = None) -> StoredTicket:
+        return data
 
 
 class InputProgress:
@@ -108,7 +147,6 @@ class TimerApp:
             producer_max_batch_size=settings.producer_max_batch_size,
             stream_wait_empty=False,
             web_enabled=False,
-            value_serializer="json",  # the ticket table's values; topics here are all raw bytes
             **faust_broker_settings(settings),
         )
         self.app.fetch_max_wait_ms = int(settings.fetch_max_wait.total_seconds() * 1000)
@@ -121,7 +159,7 @@ class TimerApp:
             "overdue": self.app.topic(settings.topic_overdue, **raw),
             "dead_letters": self.app.topic(settings.topic_dead_letters, **raw),
         }
-        self.table = self.app.Table("tickets", partitions=partitions, key_type=str)
+        self.table = self.app.Table("tickets", partitions=partitions, key_type=str, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
         self.service = TimerService(

@@ -19,7 +19,6 @@ from typing import Protocol
 
 from worker.decoding import Rejection, decode_event
 from worker.domain.policy import Policy
-from worker.domain.state_codec import from_micros, state_from_dict, state_to_dict
 from worker.domain.timers import OutputMessage, Step, TicketEngine, TicketState
 from worker.messages import IncidentOpened, IncidentResponse, IncidentUpdate, InputEvent
 from worker.service.records import Record, dead_letter_record, output_record
@@ -93,6 +92,16 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredTicket:
+    """A ticket as kept in the state store: its state plus what the service needs without decoding it."""
+
+    partition: int
+    kinds: str  # codes of TIMER_KINDS held by the ticket
+    held: int  # events held while the opened event is missing
+    state: TicketState
+
+
+@dataclass(frozen=True, slots=True)
 class Handled:
     """What became of one input record."""
 
@@ -106,7 +115,7 @@ class TimerService:
     def __init__(
         self,
         engine: TicketEngine,
-        store: MutableMapping[str, dict],
+        store: MutableMapping[str, StoredTicket],
         settings: ServiceSettings | None = None,
         observer: Observer | None = None,
     ) -> None:
@@ -127,15 +136,14 @@ class TimerService:
         """
         self.partitions = {p: PartitionClock() for p in partitions}
         self.timer_counts = Counter()
-        for ticket_id, value in self.store.items():
-            clock = self.partitions.get(value["p"])
+        for ticket_id, stored in self.store.items():
+            clock = self.partitions.get(stored.partition)
             if clock is None:
                 continue
-            due = value["state"]["d"]
-            if due is not None:
-                clock.heap.append((from_micros(due), ticket_id))
-            self.timer_counts.update(value["k"])
-            self.timer_counts["h"] += value["h"]
+            if stored.state.due is not None:
+                clock.heap.append((stored.state.due, ticket_id))
+            self.timer_counts.update(stored.kinds)
+            self.timer_counts["h"] += stored.held
         for clock in self.partitions.values():
             heapq.heapify(clock.heap)
         self._timers_changed = True
@@ -159,14 +167,15 @@ class TimerService:
             record = dead_letter_record(key, raw, decoded.reason, decoded.detail, topic, partition, offset)
             return Handled([record], rejection=decoded)
         clock = self._clock(partition)
-        value = self.store.get(decoded.ticket_id)
-        state = None if value is None else state_from_dict(value["state"])
-        step = self.engine.apply(state, decoded, now, horizon=clock.horizon, lagging=clock.lagging)
+        stored = self.store.get(decoded.ticket_id)
+        step = self.engine.apply(
+            stored.state if stored else None, decoded, now, horizon=clock.horizon, lagging=clock.lagging
+        )
         self.observer.received(topic, decoded.type)
         if step.duplicate:
             self.observer.duplicate()
             return Handled([], decoded, duplicate=True)
-        records = self._commit(partition, decoded.ticket_id, step, value, old_due_queued=True)
+        records = self._commit(partition, decoded.ticket_id, step, stored, old_due_queued=True)
         self._report_timers()
         return Handled(records, decoded)
 
@@ -203,12 +212,11 @@ class TimerService:
         heap = clock.heap
         while heap and heap[0][0] <= clock.horizon:
             due, ticket_id = heapq.heappop(heap)
-            value = self.store.get(ticket_id)
-            if value is None or value["state"]["d"] is None or from_micros(value["state"]["d"]) != due:
+            stored = self.store.get(ticket_id)
+            if stored is None or stored.state.due != due:
                 continue  # stale entry: the ticket moved on since
-            state = state_from_dict(value["state"])
-            step = self.engine.advance(state, now, horizon=clock.horizon, lagging=clock.lagging)
-            records.extend(self._commit(partition, ticket_id, step, value, old_due_queued=False))
+            step = self.engine.advance(stored.state, now, horizon=clock.horizon, lagging=clock.lagging)
+            records.extend(self._commit(partition, ticket_id, step, stored, old_due_queued=False))
         self._report_timers()
         return records
 
@@ -220,7 +228,7 @@ class TimerService:
         return clock
 
     def _commit(
-        self, partition: int, ticket_id: str, step: Step, old: dict | None, old_due_queued: bool
+        self, partition: int, ticket_id: str, step: Step, old: StoredTicket | None, old_due_queued: bool
     ) -> list[Record]:
         """Write the ticket's new state, queue its next due time, count its timers, report its outputs."""
         if step.orphans_dropped:
@@ -232,12 +240,12 @@ class TimerService:
         else:
             kinds = _timer_kinds(step)
             held = len(step.state.events) if kinds == "o" else 0
-            self.store[ticket_id] = {"p": partition, "k": kinds, "h": held, "state": state_to_dict(step.state)}
+            self.store[ticket_id] = StoredTicket(partition, kinds, held, step.state)
             due = step.state.due
-            old_due = old["state"]["d"] if old is not None and old_due_queued else None
-            if due is not None and (old_due is None or from_micros(old_due) != due):
+            old_due = old.state.due if old is not None and old_due_queued else None
+            if due is not None and due != old_due:
                 heapq.heappush(self._clock(partition).heap, (due, ticket_id))
-        old_kinds, old_held = (old["k"], old["h"]) if old is not None else ("", 0)
+        old_kinds, old_held = (old.kinds, old.held) if old is not None else ("", 0)
         if (kinds, held) != (old_kinds, old_held):
             self.timer_counts.subtract(old_kinds)
             self.timer_counts.update(kinds)
