@@ -29,7 +29,12 @@ def _renderer(fmt: str) -> Any:
 def logging_config(level: str, fmt: str) -> dict:
     """A logging.config dictConfig (also handed to faust's worker, which installs it)."""
     structlog.configure(
-        processors=[*_SHARED, structlog.processors.format_exc_info, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,  # drop below-level events before any other work
+            *_SHARED,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
