@@ -2,9 +2,16 @@
 
 from datetime import timedelta
 
-from worker.domain.policy import parse_policy
+from worker.domain.policy import Policy, parse_policy
 
 from tests.unit.builders import at, kinds, opened, response, run, update
+
+
+def premium_cadence(severity: str, every: str):
+    """The default policy, with an update cadence for one more premium severity."""
+    plans = Policy().model_dump(mode="json")["plans"]
+    plans["premium"][severity]["update_every"] = every
+    return parse_policy({"plans": plans})
 
 
 def overdue_and_cleared(result):
@@ -110,15 +117,7 @@ def test_severity_change_before_first_communication_only_chooses_cadence():
 
 
 def test_overdue_during_episode_rescheduled_by_severity_change_to_other_cadence():
-    policy = parse_policy({
-        "plans": {
-            "premium": {"S1": {"response": "PT20M", "update_every": "PT30M"},
-                        "S2": {"response": "PT90M", "update_every": "PT60M"},
-                        "S3": {"response": "PT6H"}, "S4": {"response": "PT24H"}},
-            "standard": {"S1": {"response": "PT60M"}, "S2": {"response": "PT180M"},
-                         "S3": {"response": "PT12H"}, "S4": {"response": "PT48H"}},
-        }
-    })
+    policy = premium_cadence("S2", "PT60M")
     events = [opened(), response(at(10)), update(at(45), "u1", severity="S2", public=False)]
     result = run(events, until=at(106), policy=policy)
     assert overdue_and_cleared(result) == [
@@ -138,14 +137,7 @@ def test_reminder_ids_differ_by_count_and_repeat_on_replay():
 
 def test_cadence_in_support_hours_counts_only_open_time():
     # Give S3 a 2-hour cadence; S3 counts support hours (Mon-Fri in Berlin).
-    policy = parse_policy({
-        "plans": {
-            "premium": {"S1": {"response": "PT20M", "update_every": "PT30M"}, "S2": {"response": "PT90M"},
-                        "S3": {"response": "PT6H", "update_every": "PT2H"}, "S4": {"response": "PT24H"}},
-            "standard": {"S1": {"response": "PT60M"}, "S2": {"response": "PT180M"},
-                         "S3": {"response": "PT12H"}, "S4": {"response": "PT48H"}},
-        }
-    })
+    policy = premium_cadence("S3", "PT2H")
     from datetime import datetime, timezone
     friday_2230_berlin = datetime(2026, 3, 6, 21, 30, tzinfo=timezone.utc)
     events = [opened(friday_2230_berlin, severity="S3"), response(friday_2230_berlin + timedelta(minutes=1))]
