@@ -4,7 +4,7 @@
     INCIDENT_TIMER_BROKERS=... INCIDENT_TIMER_APP_ID=... BENCH_BARE_TOPIC=... python bench/bare_agent.py
 
 It reads the same ``INCIDENT_TIMER_*`` settings as the worker and builds its
-faust app with the same arguments as ``worker.adapters.faust_runtime.TimerApp``
+faust app with ``worker.adapters.faust_runtime.new_faust_app``, as the worker does
 (``timerkafka`` transport and fetch wait, memory store, group timeouts, commit
 interval, acks, producer batch size), but its agent only does
 ``table[key] += 1`` for each record of one topic (``BENCH_BARE_TOPIC``; a
@@ -24,35 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import faust  # noqa: E402
 
+from worker.adapters.faust_runtime import new_faust_app  # noqa: E402
 from worker.settings import WorkerSettings  # noqa: E402
 
 TABLE = "counts"
 
 
 def build_app(settings: WorkerSettings, topic_name: str) -> faust.App:
-    app = faust.App(
-        settings.app_id,
-        broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
-        store="memory://",
-        datadir=str(settings.data_dir),
-        processing_guarantee="at_least_once",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        topic_allow_declare=True,
-        table_standby_replicas=0,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout.total_seconds(),
-        broker_heartbeat_interval=settings.heartbeat_interval.total_seconds(),
-        broker_rebalance_timeout=settings.rebalance_timeout.total_seconds(),
-        broker_request_timeout=max(40.0, settings.session_timeout.total_seconds() + 10),
-        broker_commit_interval=1.0,
-        producer_acks=-1,
-        producer_max_batch_size=settings.producer_max_batch_size,
-        stream_wait_empty=False,
-        web_enabled=False,
-        value_serializer="json",
-    )
-    app.fetch_max_wait_ms = int(settings.fetch_max_wait.total_seconds() * 1000)
+    app = new_faust_app(settings.model_copy(update={"store": "memory"}), settings.partitions)
     topic = app.topic(*topic_name.split(","), key_type=bytes, value_type=bytes, key_serializer="raw",
                       value_serializer="raw")
     table = app.Table(TABLE, default=int, partitions=settings.partitions, key_type=str)

@@ -120,36 +120,41 @@ def faust_broker_settings(settings: WorkerSettings) -> dict[str, Any]:
     return {"broker_credentials": credentials} if credentials else {}
 
 
+def new_faust_app(settings: WorkerSettings, partitions: int) -> faust.App:
+    """The faust app with the worker's Kafka, group, commit and store settings (the benchmark's baseline too)."""
+    app = faust.App(
+        settings.app_id,
+        broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
+        store="memory://" if settings.store == "memory" else "rocksdb://",
+        datadir=str(settings.data_dir),
+        processing_guarantee="at_least_once",
+        topic_partitions=partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout.total_seconds(),
+        broker_heartbeat_interval=settings.heartbeat_interval.total_seconds(),
+        broker_rebalance_timeout=settings.rebalance_timeout.total_seconds(),
+        broker_request_timeout=max(40.0, settings.session_timeout.total_seconds() + 10),
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        producer_max_batch_size=settings.producer_max_batch_size,
+        stream_wait_empty=False,
+        web_enabled=False,
+        **faust_broker_settings(settings),
+    )
+    app.fetch_max_wait_ms = int(settings.fetch_max_wait.total_seconds() * 1000)  # read by the timerkafka transport
+    return app
+
+
 class TimerApp:
     """Builds the faust app: topics, the ticket table, the agent and the ticker."""
 
     def __init__(self, settings: WorkerSettings, policy: Policy, partitions: int) -> None:
         self.settings = settings
         self.partitions = partitions
-        store = "memory://" if settings.store == "memory" else "rocksdb://"
-        self.app = faust.App(
-            settings.app_id,
-            broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
-            store=store,
-            datadir=str(settings.data_dir),
-            processing_guarantee="at_least_once",
-            topic_partitions=partitions,
-            topic_replication_factor=settings.replication_factor,
-            topic_allow_declare=True,
-            table_standby_replicas=0,
-            consumer_auto_offset_reset="earliest",
-            broker_session_timeout=settings.session_timeout.total_seconds(),
-            broker_heartbeat_interval=settings.heartbeat_interval.total_seconds(),
-            broker_rebalance_timeout=settings.rebalance_timeout.total_seconds(),
-            broker_request_timeout=max(40.0, settings.session_timeout.total_seconds() + 10),
-            broker_commit_interval=1.0,
-            producer_acks=-1,
-            producer_max_batch_size=settings.producer_max_batch_size,
-            stream_wait_empty=False,
-            web_enabled=False,
-            **faust_broker_settings(settings),
-        )
-        self.app.fetch_max_wait_ms = int(settings.fetch_max_wait.total_seconds() * 1000)
+        self.app = new_faust_app(settings, partitions)
         raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
         self.stream_of_topic = {topic: stream for stream, topic in settings.input_topics.items()}
         self.inputs = self.app.topic(*settings.input_topics.values(), settings.topic_ticks, **raw)
