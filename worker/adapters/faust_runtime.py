@@ -36,6 +36,7 @@ from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
+STALL_SECONDS = 5.0  # an end-offset request slower than this is reported as a broker stall
 
 
 class TicketCodec(codecs.Codec):
@@ -239,7 +240,18 @@ class TimerApp:
         if not owned:
             return
         at = datetime.now(timezone.utc)
-        ends = await self.app.consumer.highwaters(*self.input_tps(owned))
+        asked = time.monotonic()
+        try:
+            ends = await self.app.consumer.highwaters(*self.input_tps(owned))
+        except Exception as exc:  # noqa: BLE001 - any client error: report it, tick again next interval
+            self.metrics.broker_stalls.inc()
+            log.warning("end offsets unavailable: no tick this interval", error=repr(exc))
+            return
+        took = time.monotonic() - asked
+        if took > STALL_SECONDS:
+            self.metrics.broker_stalls.inc()
+            log.warning("Kafka answered the end-offset request late: timers were held meanwhile",
+                        seconds=round(took, 3))
         for partition in sorted(owned):
             tick = {
                 "at": at.isoformat(),
