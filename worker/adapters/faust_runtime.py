@@ -141,7 +141,7 @@ def new_faust_app(settings: WorkerSettings, partitions: int) -> faust.App:
         broker_commit_interval=1.0,
         producer_acks=-1,
         producer_max_batch_size=settings.producer_max_batch_size,
-        stream_wait_empty=False,
+        stream_wait_empty=True,  # on rebalance and stop, finish buffered events before committing
         web_enabled=False,
         **faust_broker_settings(settings),
     )
