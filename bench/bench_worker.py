@@ -169,9 +169,7 @@ def probe_tickets(k: int, start: datetime, lead: float, spread: float) -> list[d
 
 
 def records_of(settings: WorkerSettings, events: list[dict]) -> list[tuple[str, bytes, bytes]]:
-    topic = {"incident.opened": settings.topic_opened, "incident.response": settings.topic_responses,
-             "incident.update": settings.topic_updates}
-    return [(topic[e["type"]], e["ticket_id"].encode(), json.dumps(e).encode()) for e in events]
+    return [(settings.topic_for(e["type"]), e["ticket_id"].encode(), json.dumps(e).encode()) for e in events]
 
 
 async def produce(bootstrap: list[str], records: list[tuple[str, bytes, bytes]]) -> float:

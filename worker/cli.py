@@ -6,7 +6,7 @@ import argparse
 import base64
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
@@ -14,20 +14,19 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from worker import schemas
 from worker.adapters.embedded_broker import BrokerError
 from worker.adapters.kafka_admin import TopologyError
-from worker.settings import SettingsError, add_flags
+from worker.settings import ISO_DURATION, SettingsError, add_flags
 from worker.settings import from_args as settings_from_args
 from worker.domain.policy import PolicyError, load_policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.messages import DeadLetter
 from worker.replay import BadLine, read_events, replay, summarise
 
-DURATION = TypeAdapter(timedelta)
 INSTANT = TypeAdapter(AwareDatetime)
 
 
 def _duration(text: str):
     try:
-        return DURATION.validate_python(text)
+        return ISO_DURATION.validate_python(text)
     except ValidationError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 duration such as PT24H") from None
 

@@ -21,18 +21,16 @@ from pathlib import Path
 from typing import TextIO
 
 from aiokafka import AIOKafkaConsumer
-from pydantic import TypeAdapter
 
 from worker.adapters.embedded_broker import EmbeddedBroker, free_port
 from worker.adapters.kafka_admin import client_options, prepare_topics
-from worker.adapters.kafka_tools import TOPIC_OF_TYPE, producer
-from worker.settings import WorkerSettings, to_environment
+from worker.adapters.kafka_tools import producer
+from worker.settings import ISO_DURATION, WorkerSettings, to_environment
 
 SPEED = 240
 EXAMPLES = resources.files("worker") / "examples"
 SAMPLE = EXAMPLES / "volvo-sample.jsonl"
 DEMO_POLICY = EXAMPLES / "demo-policy.yaml"
-DURATION = TypeAdapter(timedelta)
 
 
 def retimed(lines: list[str], start: datetime, speed: float, stagger: timedelta, tickets: int) -> list[dict]:
@@ -59,8 +57,8 @@ def retimed(lines: list[str], start: datetime, speed: float, stagger: timedelta,
             if "next_update_at" in event:
                 event["next_update_at"] = shift(event["next_update_at"])
             if "next_update_in" in event:
-                scaled = DURATION.validate_python(event["next_update_in"]) / speed
-                event["next_update_in"] = DURATION.dump_python(scaled, mode="json")
+                scaled = ISO_DURATION.validate_python(event["next_update_in"]) / speed
+                event["next_update_in"] = ISO_DURATION.dump_python(scaled, mode="json")
             out.append(event)
     out.sort(key=lambda e: e["occurred_at"])
     return out
@@ -73,7 +71,7 @@ async def feed(settings: WorkerSettings, events: list[dict]) -> None:
             delay = (datetime.fromisoformat(event["occurred_at"]) - datetime.now(timezone.utc)).total_seconds()
             if delay > 0:
                 await asyncio.sleep(delay)  # pacing the demo feed, not waiting for a result
-            topic = settings.input_topics[TOPIC_OF_TYPE[event["type"]]]
+            topic = settings.topic_for(event["type"])
             await kafka.send(topic, json.dumps(event).encode(), key=event["ticket_id"].encode())
 
 

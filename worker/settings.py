@@ -8,10 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "INCIDENT_TIMER_"
+STREAM_OF_TYPE = {"incident.opened": "opened", "incident.response": "responses", "incident.update": "updates"}
+ISO_DURATION = TypeAdapter(timedelta)  # ISO 8601 text such as PT30S <-> timedelta
 
 
 class SettingsError(ValueError):
@@ -82,6 +84,10 @@ class WorkerSettings(BaseSettings):
     def input_topics(self) -> dict[str, str]:
         return {"opened": self.topic_opened, "responses": self.topic_responses, "updates": self.topic_updates}
 
+    def topic_for(self, event_type: str) -> str:
+        """The input topic of an event type (KeyError for an unknown type)."""
+        return self.input_topics[STREAM_OF_TYPE[event_type]]
+
     @property
     def bootstrap_servers(self) -> list[str]:
         return [server.strip().removeprefix("kafka://") for server in self.brokers.split(",") if server.strip()]
@@ -101,9 +107,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
 
 def _default_text(value: Any) -> str:
     if isinstance(value, timedelta):
-        from pydantic import TypeAdapter
-
-        return TypeAdapter(timedelta).dump_python(value, mode="json")
+        return ISO_DURATION.dump_python(value, mode="json")
     return str(value)
 
 

@@ -121,10 +121,6 @@ def update(ticket: str, at: datetime, event_id: str, status="ongoing", public=Tr
             "status": status, "public": public}
 
 
-TOPIC_FIELD = {"incident.opened": "topic_opened", "incident.response": "topic_responses",
-               "incident.update": "topic_updates"}
-
-
 async def produce(settings: WorkerSettings, events: list[dict | tuple[str, bytes | None, bytes]]) -> None:
     """Send events (dicts go to their topic by type, keyed by ticket) or raw (topic, key, value) records."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, enable_idempotence=False,
@@ -134,7 +130,7 @@ async def produce(settings: WorkerSettings, events: list[dict | tuple[str, bytes
         futures = []
         for event in events:
             if isinstance(event, dict):
-                topic = getattr(settings, TOPIC_FIELD[event["type"]])
+                topic = settings.topic_for(event["type"])
                 futures.append(await producer.send(topic, json.dumps(event).encode(),
                                                    key=event["ticket_id"].encode()))
             else:
@@ -162,6 +158,24 @@ async def collect(
     finally:
         await consumer.stop()
     return records
+
+
+async def poll_until(condition: Callable[[], object], timeout: float, what: str):
+    """Poll ``condition()`` until it is truthy, and return that value; fail at the deadline.
+
+    Only for what cannot be awaited: a worker's log file, an HTTP endpoint (an
+    OSError while it is not listening yet counts as not yet).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = condition()
+        except OSError:
+            result = None
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"never true: {what}"
+        await asyncio.sleep(0.2)
 
 
 def facts(records: list) -> list[dict]:

@@ -1,10 +1,8 @@
 """Metrics scraped by a real Prometheus, promtool on /metrics, and one breach followed in the logs."""
 
-import asyncio
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 
@@ -12,7 +10,7 @@ import pytest
 
 from worker.adapters.embedded_broker import free_port
 
-from tests.integration.conftest import collect, now, opened
+from tests.integration.conftest import collect, now, opened, poll_until
 
 
 def http_get(url: str) -> tuple[int, bytes]:
@@ -21,20 +19,6 @@ def http_get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-async def until(condition, timeout: float, what: str):
-    """Poll an HTTP endpoint until ``condition()`` is truthy (a server's state cannot be awaited)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = condition()
-        except OSError:
-            result = None
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"never true: {what}"
-        await asyncio.sleep(0.25)
 
 
 @pytest.fixture
@@ -77,17 +61,17 @@ async def test_prometheus_scrapes_breaches_and_fire_delay_and_logs_follow_one_ti
     port = free_port()
     worker = workers("worker", http_port=port)
     base = f"http://127.0.0.1:{port}"
-    await until(lambda: http_get(f"{base}/healthz")[0] == 200, 60, "/healthz answers")
-    await until(lambda: http_get(f"{base}/readyz")[0] == 200, 60, "/readyz says ready")
+    await poll_until(lambda: http_get(f"{base}/healthz")[0] == 200, 60, "/healthz answers")
+    await poll_until(lambda: http_get(f"{base}/readyz")[0] == 200, 60, "/readyz says ready")
     server = prometheus(f"127.0.0.1:{port}")
-    await until(lambda: query(server, 'up{job="incident-timer"} == 1'), 60, "Prometheus scrapes the worker")
+    await poll_until(lambda: query(server, 'up{job="incident-timer"} == 1'), 60, "Prometheus scrapes the worker")
     before = query(server, "sum(incident_timer_output_events_total)")
     assert before == [] or float(before[0]["value"][1]) == 0.0
 
     await produce_one_breach(settings)
-    await until(lambda: query(server, 'incident_timer_output_events_total{type="sla.response_breached"} > 0'),
+    await poll_until(lambda: query(server, 'incident_timer_output_events_total{type="sla.response_breached"} > 0'),
                 60, "the breach counter rose in Prometheus")
-    samples = await until(lambda: query(server, "incident_timer_fire_delay_seconds_count > 0"), 60,
+    samples = await poll_until(lambda: query(server, "incident_timer_fire_delay_seconds_count > 0"), 60,
                           "the fire-delay histogram has samples")
     assert float(samples[0]["value"][1]) >= 1
 

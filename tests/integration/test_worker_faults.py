@@ -5,7 +5,7 @@ import json
 import pytest
 from datetime import timedelta
 
-from tests.integration.conftest import collect, facts, now, opened, produce, response
+from tests.integration.conftest import collect, facts, now, opened, poll_until, produce, response
 
 
 def breach_ids(records) -> dict[str, set[str]]:
@@ -54,7 +54,7 @@ async def test_second_worker_shares_partitions_and_takes_over_when_the_other_sto
         owned_a, owned_b = last_partitions(a), last_partitions(b)
         return bool(owned_a and owned_b and not owned_a & owned_b and owned_a | owned_b == {0, 1, 2, 3})
 
-    await wait_until(split, timeout=60, what="both workers own disjoint halves of the partitions")
+    await poll_until(split, timeout=60, what="both workers own disjoint halves of the partitions")
 
     t1 = now()
     second = [opened(f"B-{i}", t1, severity="S4") for i in range(12)]  # due at +10 s
@@ -67,7 +67,7 @@ async def test_second_worker_shares_partitions_and_takes_over_when_the_other_sto
     # Known bug (issue 3, open): stopping a worker right after events reach its partitions,
     # before it applied them, has lost them (the new owner started past them). Here the
     # stopped worker has applied its share first; tests/reliability reproduces the race.
-    await wait_until(lambda: applied_b() == 12, timeout=60, what="both workers applied the B events")
+    await poll_until(lambda: applied_b() == 12, timeout=60, what="both workers applied the B events")
     b.stop()
     expected = {f"A-{i}" for i in range(12)} | {f"B-{i}" for i in range(12)}
     records = await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= expected,
@@ -108,17 +108,6 @@ async def test_garbage_on_every_input_topic_goes_to_dead_letters_and_good_events
         assert int(headers["dlq_source_offset"]) >= 0 and int(headers["dlq_source_partition"]) in range(4)
     good = await collect(settings, [settings.topic_breaches], lambda r: "good" in breach_ids(r), timeout=60)
     assert "good" in breach_ids(good)
-
-
-async def wait_until(condition, timeout: float, what: str) -> None:
-    """Poll ``condition`` (it reads worker logs: nothing there can be awaited) until true or the deadline."""
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"never true: {what}"
-        await asyncio.sleep(0.2)
 
 
 def last_partitions(worker) -> set[int]:

@@ -11,6 +11,7 @@ from worker.domain.policy import Policy
 from worker.domain.state_codec import dumps, loads
 from worker.domain.timers import TicketEngine
 from worker.service.timer_service import TimerService
+from worker.settings import STREAM_OF_TYPE
 
 POLICY = Policy()
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -61,9 +62,8 @@ def test_engine_and_service_survive_any_event_sequence_and_state_stays_loadable(
     service = TimerService(TicketEngine(POLICY), store)
     service.assign({0})
     for offset, event in enumerate(events):
-        stream = {"incident.opened": "opened", "incident.response": "responses", "incident.update": "updates"}
         raw = json.dumps(event).encode()
-        service.on_input(stream[event["type"]], "t", 0, offset, event["ticket_id"].encode(), raw, NOW + timedelta(days=5))
+        service.on_input(STREAM_OF_TYPE[event["type"]], "t", 0, offset, event["ticket_id"].encode(), raw, NOW + timedelta(days=5))
     for minutes in sorted(ticks):
         service.on_tick(0, NOW + timedelta(minutes=minutes), caught_up=True)
     engine = TicketEngine(POLICY)

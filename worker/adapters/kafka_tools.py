@@ -11,9 +11,8 @@ from typing import Any, TextIO
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from worker.adapters.kafka_admin import client_options
-from worker.settings import WorkerSettings
+from worker.settings import STREAM_OF_TYPE, WorkerSettings
 
-TOPIC_OF_TYPE = {"incident.opened": "opened", "incident.response": "responses", "incident.update": "updates"}
 
 
 def producer(settings: WorkerSettings) -> AIOKafkaProducer:
@@ -34,10 +33,10 @@ def route(raw: bytes, settings: WorkerSettings, topic: str | None) -> tuple[str,
     key_bytes = key.encode() if isinstance(key, str) else None
     if topic is not None:
         return topic, key_bytes
-    stream = TOPIC_OF_TYPE.get(data.get("type")) if isinstance(data, dict) else None
-    if stream is None:
+    event_type = data.get("type") if isinstance(data, dict) else None
+    if event_type not in STREAM_OF_TYPE:
         return "no known 'type' field: pass --topic to send it anyway"
-    return settings.input_topics[stream], key_bytes
+    return settings.topic_for(event_type), key_bytes
 
 
 async def send_lines(
