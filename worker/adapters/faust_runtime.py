@@ -74,14 +74,22 @@ class TicketValue:
         return data
 
 
-class InputProgress:
-    """How far the agent has processed each input partition, to tell whether it has caught up."""
+class StreamProgress:
+    """How far the agent has finished each partition it reads.
+
+    Two readers: the catch-up guard (are the inputs read up to a tick's end
+    offsets?) and the transport, which never commits past it (see faust_transport).
+    """
 
     def __init__(self) -> None:
         self.next_offset: dict[TP, int] = {}
 
     def processed(self, tp: TP, offset: int) -> None:
         self.next_offset[tp] = offset + 1
+
+    def commit_limit(self, tp: TP) -> int | None:
+        """The highest offset that may be committed for ``tp``: the one after the last record finished."""
+        return self.next_offset.get(tp)
 
     async def restart(self, consumer: Any, tps: list[TP]) -> None:
         """After a rebalance: start from the committed offsets (or the log start when none)."""
@@ -171,7 +179,8 @@ class TimerApp:
         self.service = TimerService(
             engine, self.table, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
-        self.progress = InputProgress()
+        self.progress = StreamProgress()
+        self.app.commit_limit = self.progress.commit_limit  # read by the timerkafka transport
         self.needs_rebuild = True
         self.started = False
         self.assigned_at: float | None = None
@@ -275,6 +284,8 @@ class TimerApp:
                     key=record.key, value=record.value, headers=list(record.headers)
                 )
                 _log_output(record)
+            # Only now may the offset be committed (faust flushes the outputs before it commits).
+            self.progress.processed(message.tp, message.offset)
 
     def _rebuild(self) -> None:
         self.needs_rebuild = False
@@ -294,7 +305,6 @@ class TimerApp:
             self.stream_of_topic[message.topic], message.topic, message.partition, message.offset,
             message.key, message.value or b"", datetime.now(timezone.utc),
         )
-        self.progress.processed(message.tp, message.offset)
         self.metrics.processing.observe(time.perf_counter() - started)
         _log_input(handled, message)
         return handled.records

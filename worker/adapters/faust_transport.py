@@ -1,17 +1,34 @@
-"""faust's aiokafka transport with a configurable fetch wait.
+"""faust's aiokafka transport with a configurable fetch wait and commits capped at what was processed.
 
-faust hard-codes ``fetch_max_wait_ms=1500`` for its stream consumer. Kafka answers
-a fetch as soon as data arrives, but brokers that hold fetches for the full wait
-(the embedded Tansu broker does) then add up to 1.5 s to every tick and event,
-and timers must fire within a second. Registered as the ``timerkafka`` transport
-through faust's ``faust.transports`` entry point.
+Registered as the ``timerkafka`` transport through faust's ``faust.transports``
+entry point. Two changes to faust's own:
+
+- faust hard-codes ``fetch_max_wait_ms=1500`` for its stream consumer. Kafka
+  answers a fetch as soon as data arrives, but brokers that hold fetches for the
+  full wait (the embedded Tansu broker does) then add up to 1.5 s to every tick
+  and event, and timers must fire within a second.
+- faust acks, and so commits, records its stream *skipped*: on a rebalance or
+  stop it suspends flow control, and every record still buffered for the agent
+  is acked unprocessed (``Stream.__aiter__``: ``do_ack or value is
+  skipped_value``), as is the record an agent was cancelled on. The commit made
+  during the rebalance then moves the group past events nobody applied, and the
+  next owner never sees them. When the app names a ``commit_limit`` (TimerApp
+  does), a commit never goes past the offset the agent has finished.
+- faust resumes the stream partitions after a rebalance *before* it seeks them
+  to their committed offsets, so records from stale fetch positions reach the
+  agent while the seek is under way, and faust's read-offset filter then drops
+  the re-fetched ones (seen here: hundreds of events never applied after a
+  worker left). Stream partitions are held from their assignment until the
+  seek that ends recovery has completed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Optional
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 DEFAULT_FETCH_MAX_WAIT_MS = 500  # Kafka's own default; TimerApp sets app.fetch_max_wait_ms
 
@@ -24,9 +41,41 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class Consumer(faust_aiokafka.Consumer):
+    #: Stream partitions assigned and not yet sought to their committed offsets: not fetched meanwhile.
+    _unsought: set[TP] = set()
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self._unsought = {tp for tp in assigned if not self._is_changelog_tp(tp)}
+        self.pause_partitions(self._unsought)
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        super().resume_partitions({tp for tp in tps if tp not in self._unsought})
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets; the seek that ends recovery (flow active) releases the held partitions.
+
+        faust also seeks from its fetch loop when it finds the flow stopped (during
+        a rebalance); that one must not release partitions whose table is recovering.
+        """
+        await super().perform_seek()
+        if self.flow_active and self._unsought:
+            sought, self._unsought = self._unsought, set()
+            super().resume_partitions(sought & self.assignment())
+
+    def _new_offset(self, tp: TP) -> Optional[int]:
+        """faust's next offset to commit for ``tp`` (private hook), capped at the app's ``commit_limit``."""
+        offset = super()._new_offset(tp)
+        limit: Callable[[TP], Optional[int]] | None = getattr(self.app, "commit_limit", None)
+        if offset is None or limit is None:
+            return offset
+        processed = limit(tp)
+        return None if processed is None else min(offset, processed)
 
 
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+
