@@ -36,6 +36,7 @@ from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
+GAP_SEEKS = 3  # seeks back over the same gap before it is taken as the log's own
 STALL_SECONDS = 5.0  # an end-offset request slower than this is reported as a broker stall
 
 
@@ -83,9 +84,27 @@ class StreamProgress:
 
     def __init__(self) -> None:
         self.next_offset: dict[TP, int] = {}
+        self._gap_seeks: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought back to, times)
 
     def processed(self, tp: TP, offset: int) -> None:
         self.next_offset[tp] = offset + 1
+        self._gap_seeks.pop(tp, None)
+
+    def skipped_to(self, tp: TP, offset: int) -> int | None:
+        """The offset to read ``tp`` again from, when a record at ``offset`` skips records not processed yet.
+
+        The consumer can hand over a record past unprocessed ones (faust's rebalance
+        races, see faust_transport). A gap that persists after GAP_SEEKS seeks back
+        is the log's own (transaction markers, compaction) and is accepted.
+        """
+        expected = self.next_offset.get(tp)
+        if expected is None or offset <= expected:
+            return None
+        sought, times = self._gap_seeks.get(tp, (expected, 0))
+        if sought == expected and times >= GAP_SEEKS:
+            return None
+        self._gap_seeks[tp] = (expected, times + 1 if sought == expected else 1)
+        return expected
 
     def commit_limit(self, tp: TP) -> int | None:
         """The highest offset that may be committed for ``tp``: the one after the last record finished."""
@@ -275,6 +294,12 @@ class TimerApp:
             if self.needs_rebuild:
                 self._rebuild()
                 await self.progress.restart(self.app.consumer, self.input_tps(self.owned_partitions()))
+            back_to = self.progress.skipped_to(message.tp, message.offset)
+            if back_to is not None:
+                log.warning("the consumer skipped records: reading them again", topic=message.topic,
+                            partition=message.partition, expected_offset=back_to, offset=message.offset)
+                await self.app.consumer.seek(message.tp, back_to)
+                continue  # faust acks it; commits stay at back_to (commit_limit) until it is processed
             if message.topic == self.settings.topic_ticks:
                 records = self._on_tick(message.partition, message.value or b"")
             else:

@@ -25,6 +25,7 @@ entry point. Two changes to faust's own:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import Any, Optional
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -43,12 +44,14 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class Consumer(faust_aiokafka.Consumer):
     #: Stream partitions assigned and not yet sought to their committed offsets: not fetched meanwhile.
     _unsought: set[TP] = set()
+    _held_at = 0.0
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         self._unsought = {tp for tp in assigned if not self._is_changelog_tp(tp)}
+        self._held_at = monotonic()
         self.pause_partitions(self._unsought)
         await super().on_partitions_assigned(assigned, generation_id)
 
@@ -56,13 +59,18 @@ class Consumer(faust_aiokafka.Consumer):
         super().resume_partitions({tp for tp in tps if tp not in self._unsought})
 
     async def perform_seek(self) -> None:
-        """Seek to the committed offsets; the seek that ends recovery (flow active) releases the held partitions.
+        """Seek to the committed offsets; the seek that ends this assignment's recovery releases held partitions.
 
-        faust also seeks from its fetch loop when it finds the flow stopped (during
-        a rebalance); that one must not release partitions whose table is recovering.
+        faust also seeks from its fetch loop when it finds the flow stopped, which
+        can happen while the table is still recovering (seen in the rebalance
+        storm: events applied to a half-recovered table, and a response lost).
+        Only a seek made after recovery ended for the current assignment releases.
         """
         await super().perform_seek()
-        if self.flow_active and self._unsought:
+        recovery = self.app.tables.recovery
+        ended_at = recovery._recovery_ended_at  # private: faust exposes no public "recovered since" marker
+        recovered = not recovery.in_recovery and ended_at is not None and ended_at >= self._held_at
+        if self._unsought and recovered and not recovery.signal_recovery_start.is_set():
             sought, self._unsought = self._unsought, set()
             super().resume_partitions(sought & self.assignment())
 
