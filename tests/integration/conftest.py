@@ -18,7 +18,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from worker.adapters.embedded_broker import EmbeddedBroker
-from worker.adapters.kafka_admin import prepare_topics
+from worker.adapters.kafka_admin import client_options, prepare_topics
 from worker.settings import WorkerSettings, to_environment
 
 HERE = Path(__file__).parent
@@ -123,8 +123,8 @@ def update(ticket: str, at: datetime, event_id: str, status="ongoing", public=Tr
 
 async def produce(settings: WorkerSettings, events: list[dict | tuple[str, bytes | None, bytes]]) -> None:
     """Send events (dicts go to their topic by type, keyed by ticket) or raw (topic, key, value) records."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, enable_idempotence=False,
-                                max_batch_size=1, acks="all")
+    producer = AIOKafkaProducer(**client_options(settings), enable_idempotence=False,
+                                max_batch_size=1, acks="all", max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
         futures = []
@@ -145,8 +145,8 @@ async def collect(
     settings: WorkerSettings, topics: list[str], done: Callable[[list], bool], timeout: float = 60.0
 ) -> list:
     """Records of ``topics`` from the beginning, until ``done(records)`` or the deadline."""
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers,
-                                auto_offset_reset="earliest", group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(*topics, **client_options(settings), auto_offset_reset="earliest", group_id=None,
+                                enable_auto_commit=False)
     await consumer.start()
     records: list = []
     deadline = time.monotonic() + timeout

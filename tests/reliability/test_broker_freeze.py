@@ -10,7 +10,7 @@ from worker.adapters.embedded_broker import free_port
 
 from tests.integration.conftest import collect, facts, now, opened, produce
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 
 async def test_broker_frozen_for_30_s_loses_no_breach_and_the_worker_survives(broker, settings, workers):

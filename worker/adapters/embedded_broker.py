@@ -40,8 +40,10 @@ def broker_binary() -> str:
 class EmbeddedBroker:
     """Start with ``start()`` (waits until Kafka metadata requests succeed), stop with ``stop()``."""
 
-    def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_file: Path | None = None, advertised_port: int | None = None) -> None:
+        """``advertised_port``: the port clients are told to use, when a proxy (a TLS terminator) is in front."""
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.log_file = log_file
         self.process: subprocess.Popen | None = None
 
@@ -50,8 +52,8 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
-        url = f"tcp://127.0.0.1:{self.port}"
-        command = [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+        command = [broker_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.port}",
+                   "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}",
                    "--storage-engine", "memory://tansu/"]
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         try:
@@ -108,9 +110,8 @@ async def wait_until_ready(bootstrap: str, timeout: float, process: subprocess.P
                 raise BrokerError(f"the broker exited with status {process.returncode} during start-up")
             client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
             try:
-                await client.bootstrap()
-                metadata = await client.fetch_all_metadata()
-                if metadata.brokers():
+                await client.bootstrap()  # a metadata request to this address (not the advertised one)
+                if client.cluster.brokers():
                     return
             except (KafkaError, OSError) as exc:
                 last = exc

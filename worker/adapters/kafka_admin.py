@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
@@ -43,13 +44,34 @@ def ssl_context(settings: WorkerSettings) -> ssl.SSLContext:
     return context
 
 
+async def tls_problem(settings: WorkerSettings, timeout: float = 10.0) -> str | None:
+    """Why a TLS handshake with the bootstrap servers fails, if it does (aiokafka only says it could not connect)."""
+    context = ssl_context(settings)
+    for server in settings.bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, int(port), ssl=context, server_hostname=host), timeout
+            )
+        except ssl.SSLCertVerificationError as exc:
+            return (f"TLS handshake with {server} failed: certificate verify failed: {exc.verify_message} "
+                    "(check INCIDENT_TIMER_SSL_CAFILE and that the broker's certificate names this host)")
+        except ssl.SSLError as exc:
+            return f"TLS handshake with {server} failed: {exc.reason or exc}"
+        except (OSError, asyncio.TimeoutError):
+            continue  # not a TLS problem; aiokafka's own error says enough
+        writer.close()
+    return None
+
+
 async def prepare_topics(settings: WorkerSettings) -> int:
     """Create missing topics when asked, then check co-partitioning; returns the partition count."""
     admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=15000)
     try:
         await admin.start()
     except KafkaError as exc:
-        raise TopologyError(f"cannot reach Kafka at {settings.brokers}: {exc}") from None
+        reason = await tls_problem(settings) if "ssl_context" in client_options(settings) else None
+        raise TopologyError(f"cannot reach Kafka at {settings.brokers}: {reason or exc}") from None
     try:
         inputs = list(settings.input_topics.values())
         outputs = [settings.topic_breaches, settings.topic_overdue, settings.topic_dead_letters]
