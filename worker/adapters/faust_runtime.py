@@ -36,7 +36,6 @@ from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
-GAP_SEEKS = 3  # seeks back over the same gap before it is taken as the log's own
 STALL_SECONDS = 5.0  # an end-offset request slower than this is reported as a broker stall
 
 
@@ -84,26 +83,30 @@ class StreamProgress:
 
     def __init__(self) -> None:
         self.next_offset: dict[TP, int] = {}
-        self._gap_seeks: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought back to, times)
+        self._gaps: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought back to, the record past it)
 
     def processed(self, tp: TP, offset: int) -> None:
         self.next_offset[tp] = offset + 1
-        self._gap_seeks.pop(tp, None)
+        self._gaps.pop(tp, None)
 
     def skipped_to(self, tp: TP, offset: int) -> int | None:
         """The offset to read ``tp`` again from, when a record at ``offset`` skips records not processed yet.
 
         The consumer can hand over a record past unprocessed ones (faust's rebalance
-        races, see faust_transport). A gap that persists after GAP_SEEKS seeks back
-        is the log's own (transaction markers, compaction) and is accepted.
+        races, see faust_transport). Records already on their way keep coming after
+        a seek back, each past the one before, and each is answered with another
+        seek (faust lets the last of them win). Once reading restarts after a seek
+        (an offset not past the gap record seen before), a gap still there is the
+        log's own (a transaction marker, compaction) and is accepted.
         """
         expected = self.next_offset.get(tp)
         if expected is None or offset <= expected:
             return None
-        sought, times = self._gap_seeks.get(tp, (expected, 0))
-        if sought == expected and times >= GAP_SEEKS:
+        seen = self._gaps.get(tp)
+        if seen is not None and seen[0] == expected and offset <= seen[1]:
+            del self._gaps[tp]
             return None
-        self._gap_seeks[tp] = (expected, times + 1 if sought == expected else 1)
+        self._gaps[tp] = (expected, offset)
         return expected
 
     def commit_limit(self, tp: TP) -> int | None:
