@@ -703,33 +703,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) is None:
             setattr(args, name, default)
 
-    def terminated(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminated)
-    facts = machine_facts()
-    logs = Path(tempfile.mkdtemp(prefix="bench-worker-"))
-    ok, error = False, None
-    started = time.monotonic()
-    broker = EmbeddedBroker(log_file=logs / "broker.log")
-    bench: Bench | None = None
-    try:
-        broker.start()
-        bench = Bench(args, broker, logs)
-        bench.say(f"embedded broker on {broker.bootstrap}; logs in {logs}")
-        try:
-            asyncio.run(bench.run())
-            ok = True
-        finally:
-            bench.stop_all()
-    except (Exception, KeyboardInterrupt) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, (BenchError, KafkaError, OSError, KeyboardInterrupt)):
-            traceback.print_exc()
-        print(f"bench_worker: FAILED: {error}", file=sys.stderr)
-    finally:
-        broker.stop()
-    results = bench.results if bench else {}
+    ok, error, results, facts, logs, started = run_on_embedded_broker("worker", Bench, args)
     print_table(results)
     profile = results.get("worker", {}).pop("py_spy", None)
     if profile:
@@ -744,12 +718,54 @@ def main(argv: list[str] | None = None) -> int:
     facts["wall_s"] = round(time.monotonic() - started, 1)
     summary = {"bench": "worker", "ok": ok, "error": error, "quick": args.quick, "partitions": PARTITIONS,
                "tick_interval_s": args.tick_interval, "log_level": args.log_level, **results, "machine": facts}
+    return report(summary, logs, keep=args.keep_logs)
+
+
+def run_on_embedded_broker(
+    name: str, bench_class: Any, args: argparse.Namespace
+) -> tuple[bool, str | None, dict[str, Any], dict[str, Any], Path, float]:
+    """Run ``bench_class(args, broker, logs).run()`` on a fresh embedded broker, stopping every process after.
+
+    Returns (ok, error, results, machine facts, log directory, start time); SIGTERM stops it like Ctrl-C.
+    """
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminated)
+    facts = machine_facts()
+    logs = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    ok, error = False, None
+    started = time.monotonic()
+    broker = EmbeddedBroker(log_file=logs / "broker.log")
+    bench = None
+    try:
+        broker.start()
+        bench = bench_class(args, broker, logs)
+        bench.say(f"embedded broker on {broker.bootstrap}; logs in {logs}")
+        try:
+            asyncio.run(bench.run())
+            ok = True
+        finally:
+            bench.stop_all()
+    except (Exception, KeyboardInterrupt) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, (BenchError, KafkaError, OSError, KeyboardInterrupt)):
+            traceback.print_exc()
+        print(f"bench_{name}: FAILED: {error}", file=sys.stderr)
+    finally:
+        broker.stop()
+    return ok, error, (bench.results if bench else {}), facts, logs, started
+
+
+def report(summary: dict[str, Any], logs: Path, keep: bool) -> int:
+    """Print the JSON line; drop the logs of a successful run unless asked to keep them; the exit status."""
     print(json.dumps(summary, separators=(",", ":")))
-    if ok and not args.keep_logs:
+    if summary["ok"] and not keep:
         shutil.rmtree(logs, ignore_errors=True)
     else:
         print(f"logs kept in {logs}", file=sys.stderr)
-    return 0 if ok else 1
+    return 0 if summary["ok"] else 1
 
 
 if __name__ == "__main__":
