@@ -14,27 +14,28 @@ def test_commits_never_pass_the_last_record_finished():
     assert progress.commit_limit(OPENED) == 42
 
 
-def test_a_record_past_unprocessed_ones_sends_the_reader_back():
+def test_a_record_past_unprocessed_ones_is_a_gap():
     progress = StreamProgress()
     progress.processed(OPENED, 9)
-    assert progress.skipped_to(OPENED, 10) is None  # the next record
-    assert progress.skipped_to(OPENED, 7) is None  # a redelivery: harmless, applied idempotently
-    assert progress.skipped_to(OPENED, 15) == 10
+    assert progress.gap(OPENED, 10) is None  # the next record
+    assert progress.gap(OPENED, 7) is None  # a redelivery: harmless, applied idempotently
+    assert progress.gap(OPENED, 15) == (10, False)
 
 
-def test_records_already_on_their_way_after_a_seek_each_seek_again():
+def test_records_already_on_their_way_after_a_seek_are_gaps_seen_for_the_first_time():
     progress = StreamProgress()
     progress.processed(OPENED, 265)
-    assert [progress.skipped_to(OPENED, o) for o in (336, 337, 338)] == [266, 266, 266]
-    assert progress.skipped_to(OPENED, 266) is None  # reading restarted where it should
+    assert [progress.gap(OPENED, o) for o in (336, 337, 338)] == [(266, False)] * 3
+    assert progress.gap(OPENED, 266) is None  # reading restarted where it should
     progress.processed(OPENED, 266)
     assert progress.commit_limit(OPENED) == 267
 
 
-def test_a_gap_still_there_when_reading_restarts_is_the_logs_own():
+def test_reading_back_past_the_gap_again_may_show_a_gap_of_the_log_itself():
     progress = StreamProgress()
     progress.processed(OPENED, 9)
-    assert progress.skipped_to(OPENED, 11) == 10
-    assert progress.skipped_to(OPENED, 11) is None  # re-read from 10 and still 11 first: e.g. a transaction marker
-    progress.processed(OPENED, 11)
-    assert progress.skipped_to(OPENED, 20) == 12  # a new gap is checked again
+    assert progress.gap(OPENED, 12) == (10, False)
+    assert progress.gap(OPENED, 13) == (10, False)
+    assert progress.gap(OPENED, 12) == (10, True)  # back at or before the furthest seen: the caller checks the log
+    progress.processed(OPENED, 12)
+    assert progress.gap(OPENED, 20) == (13, False)  # a new gap starts afresh

@@ -24,7 +24,7 @@ from faust.serializers import codecs
 from faust.types import TP
 
 from worker.adapters.http_endpoints import HttpEndpoints
-from worker.adapters.kafka_admin import client_options
+from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
 from worker.domain.policy import Policy
@@ -89,25 +89,23 @@ class StreamProgress:
         self.next_offset[tp] = offset + 1
         self._gaps.pop(tp, None)
 
-    def skipped_to(self, tp: TP, offset: int) -> int | None:
-        """The offset to read ``tp`` again from, when a record at ``offset`` skips records not processed yet.
+    def gap(self, tp: TP, offset: int) -> tuple[int, bool] | None:
+        """When a record at ``offset`` skips records of ``tp`` not processed yet: (the offset to read
+        again from, whether reading already came back past the gap once); else None.
 
         The consumer can hand over a record past unprocessed ones (faust's rebalance
         races, see faust_transport). Records already on their way keep coming after
-        a seek back, each past the one before, and each is answered with another
-        seek (faust lets the last of them win). Once reading restarts after a seek
-        (an offset not past the gap record seen before), a gap still there is the
-        log's own (a transaction marker, compaction) and is accepted.
+        a seek back, each past the one before; only a record at or before the one
+        seen past the gap, once reading restarted, may show a gap of the log itself.
         """
         expected = self.next_offset.get(tp)
         if expected is None or offset <= expected:
             return None
         seen = self._gaps.get(tp)
-        if seen is not None and seen[0] == expected and offset <= seen[1]:
-            del self._gaps[tp]
-            return None
-        self._gaps[tp] = (expected, offset)
-        return expected
+        again = seen is not None and seen[0] == expected and offset <= seen[1]
+        furthest = max(offset, seen[1]) if seen is not None and seen[0] == expected else offset
+        self._gaps[tp] = (expected, furthest)
+        return expected, again
 
     def commit_limit(self, tp: TP) -> int | None:
         """The highest offset that may be committed for ``tp``: the one after the last record finished."""
@@ -297,12 +295,16 @@ class TimerApp:
             if self.needs_rebuild:
                 self._rebuild()
                 await self.progress.restart(self.app.consumer, self.input_tps(self.owned_partitions()))
-            back_to = self.progress.skipped_to(message.tp, message.offset)
-            if back_to is not None:
-                log.warning("the consumer skipped records: reading them again", topic=message.topic,
-                            partition=message.partition, expected_offset=back_to, offset=message.offset)
-                await self.app.consumer.seek(message.tp, back_to)
-                continue  # faust acks it; commits stay at back_to (commit_limit) until it is processed
+            gap = self.progress.gap(message.tp, message.offset)
+            if gap is not None:
+                expected, again = gap
+                where = {"topic": message.topic, "partition": message.partition, "expected_offset": expected,
+                         "offset": message.offset}
+                if not (again and await first_offset_from(self.settings, message.tp, expected) == message.offset):
+                    log.warning("the consumer skipped records: reading them again", **where)
+                    await self.app.consumer.seek_in_thread(message.tp, expected)
+                    continue  # faust acks it; commits stay at `expected` (commit_limit) until it is processed
+                log.warning("the log has no records here (transaction markers, compaction): going on", **where)
             if message.topic == self.settings.topic_ticks:
                 records = self._on_tick(message.partition, message.value or b"")
             else:

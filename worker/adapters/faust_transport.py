@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from time import monotonic
 from typing import Any, Optional
 
+from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -67,12 +68,35 @@ class Consumer(faust_aiokafka.Consumer):
         Only a seek made after recovery ended for the current assignment releases.
         """
         await super().perform_seek()
+        if self._unsought:
+            # aiokafka seeks only to a committed offset above 0: a partition nobody committed keeps
+            # whatever fetch position this consumer had (seen: 137 records past a killed owner's work).
+            uncommitted = [tp for tp in self._unsought & self.assignment() if not self._committed_offset.get(tp)]
+            if uncommitted:
+                starts = await self.earliest_offsets(*uncommitted)
+                for tp in uncommitted:
+                    await self.seek_in_thread(tp, starts.get(tp) or 0)
         recovery = self.app.tables.recovery
         ended_at = recovery._recovery_ended_at  # private: faust exposes no public "recovered since" marker
         recovered = not recovery.in_recovery and ended_at is not None and ended_at >= self._held_at
         if self._unsought and recovered and not recovery.signal_recovery_start.is_set():
             sought, self._unsought = self._unsought, set()
             super().resume_partitions(sought & self.assignment())
+
+    async def seek_in_thread(self, tp: TP, offset: int) -> None:
+        """Seek ``tp`` to ``offset`` on the consumer's own thread.
+
+        faust's ``seek`` calls aiokafka from the app's thread while the fetcher runs
+        on the consumer thread, and a fetch landing meanwhile can undo it.
+        """
+        consumer = self._thread._ensure_consumer()
+        partition = TopicPartition(tp.topic, tp.partition)
+
+        async def seek() -> None:
+            consumer.seek(partition, offset)
+
+        await self._thread.call_thread(seek)
+        self._read_offset[tp] = offset or None  # faust drops fetched records at or below its read offset
 
     def _new_offset(self, tp: TP) -> Optional[int]:
         """faust's next offset to commit for ``tp`` (private hook), capped at the app's ``commit_limit``."""

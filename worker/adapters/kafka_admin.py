@@ -6,7 +6,9 @@ import asyncio
 import ssl
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from worker.settings import WorkerSettings
@@ -62,6 +64,22 @@ async def tls_problem(settings: WorkerSettings, timeout: float = 10.0) -> str | 
             continue  # not a TLS problem; aiokafka's own error says enough
         writer.close()
     return None
+
+
+async def first_offset_from(settings: WorkerSettings, tp: Any, offset: int, timeout: float = 10.0) -> int | None:
+    """The offset of the first record at or after ``offset`` in partition ``tp``, read by a consumer of its own
+    (None when none arrives in ``timeout``): tells a gap of the log itself from records a consumer skipped."""
+    partition = TopicPartition(tp.topic, tp.partition)
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([partition])
+        consumer.seek(partition, offset)
+        records = await consumer.getmany(partition, timeout_ms=int(timeout * 1000), max_records=1)
+        found = records.get(partition)
+        return found[0].offset if found else None
+    finally:
+        await consumer.stop()
 
 
 async def prepare_topics(settings: WorkerSettings) -> int:
