@@ -76,9 +76,12 @@ async def live_facts(settings, expected: set[tuple], cut: datetime, timeout: flo
 
 @dataclass
 class Verdict:
-    facts: int
+    facts: set[tuple]
     deliveries: int
-    redeliveries: int
+
+    def __str__(self) -> str:
+        return (f"facts={len(self.facts)} deliveries={self.deliveries} "
+                f"redeliveries={self.deliveries - len(self.facts)}")
 
 
 def check_facts(live: list[dict], expected: set[tuple]) -> Verdict:
@@ -98,7 +101,13 @@ def check_facts(live: list[dict], expected: set[tuple]) -> Verdict:
     assert not two_ids, f"{len(two_ids)} facts delivered under two ids, e.g. {two_ids[:3]}"
     shared = [i for i, keys in facts_of.items() if len(keys) > 1]
     assert not shared, f"{len(shared)} ids name two facts, e.g. {shared[:3]}"
-    return Verdict(len(got), len(live), len(live) - len(got))
+    return Verdict(got, len(live))
+
+
+async def check_live(settings, events: list[dict], cut: datetime, timeout: float) -> Verdict:
+    """The invariant's first two parts for ``events``: outputs read until they cover the replay's facts."""
+    expected = expected_facts(events, cut)
+    return check_facts(await live_facts(settings, expected, cut, timeout), expected)
 
 
 def fingerprint(key: bytes | None, value: bytes) -> tuple:

@@ -1,4 +1,4 @@
-"""Start-up checks and topic creation through the Kafka admin API (broker-agnostic)."""
+"""Kafka client options, start-up checks and topic creation, and one-off reads (broker-agnostic)."""
 
 from __future__ import annotations
 
