@@ -77,7 +77,8 @@ def tls_settings(settings, tls_broker, **overrides):
 def run_worker(settings, timeout: float = 60) -> subprocess.CompletedProcess:
     """The worker in the foreground: it must give up by itself, well before ``timeout``."""
     return subprocess.run([sys.executable, "-m", "worker.cli", "worker"],
-                          env={**os.environ, **to_environment(settings)}, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+                          env={**os.environ, **to_environment(settings)}, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 async def test_worker_over_verified_tls_breaches_as_on_plaintext(settings, workers, tls_broker):
