@@ -114,6 +114,7 @@ class StreamProgress:
     async def restart(self, consumer: Any, tps: list[TP]) -> None:
         """After a rebalance: start from the committed offsets (or the log start when none)."""
         self.next_offset.clear()
+        self._gaps.clear()
         if not tps:
             return
         earliest = await consumer.earliest_offsets(*tps)
