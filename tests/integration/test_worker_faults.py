@@ -60,22 +60,15 @@ async def test_second_worker_shares_partitions_and_takes_over_when_the_other_sto
     second = [opened(f"B-{i}", t1, severity="S4") for i in range(12)]  # due at +10 s
     await produce(settings, second)
 
-    # Known bug (issue 3, open): stopped right after the produce, the remaining worker has twice in
-    # about six runs stopped consuming the stopped worker's partitions after taking them over (ticks of
-    # its own partitions kept firing). Here b stops once both workers applied the events of their halves;
-    # test_a_rebalance_while_events_are_buffered_loses_none covers a rebalance with events in flight.
-    await poll_until(lambda: applied_b(a, b) == 12, timeout=60, what="both workers applied the B events")
+    # Stopped at once, with events of its partitions fetched and not yet applied. Regression: the
+    # remaining worker took the partitions over and never read their last events (about every second
+    # run): faust dropped records fetched for partitions it held, after the position had passed them.
     b.stop()
     expected = {f"A-{i}" for i in range(12)} | {f"B-{i}" for i in range(12)}
     records = await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= expected,
                             timeout=90)
     assert set(breach_ids(records)) == expected
     assert last_partitions(a) == {0, 1, 2, 3}
-
-
-def applied_b(*both) -> int:
-    return len({json.loads(line)["ticket_id"] for w in both for line in w.log_text().splitlines()
-                if '"input applied"' in line and '"ticket_id": "B-' in line})
 
 
 def applied(worker) -> int:

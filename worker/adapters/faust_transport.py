@@ -19,12 +19,13 @@ entry point. Two changes to faust's own:
   agent while the seek is under way, and faust's read-offset filter then drops
   the re-fetched ones (seen here: hundreds of events never applied after a
   worker left). Stream partitions are held from their assignment until the
-  seek that ends recovery has completed.
+  seek that ends recovery has completed and faust has emptied its stream
+  queues after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from time import monotonic
 from typing import Any, Optional
 
@@ -41,11 +42,27 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = getattr(self.app, "fetch_max_wait_ms", DEFAULT_FETCH_MAX_WAIT_MS)
         return consumer
 
+    async def getmany(self, active_partitions: Optional[set[TP]], timeout: float) -> Any:
+        """Fetch for a copy of the active partitions, taken on the app's thread.
+
+        faust hands aiokafka its live set, which the app's thread keeps changing
+        while the consumer thread waits for records; aiokafka reads an *empty*
+        set as "every partition", and it is empty while a new assignment's
+        partitions are held. Records of held partitions came back and were
+        dropped after the position had passed them (seen: the last events of
+        taken-over partitions never applied).
+        """
+        snapshot = None if active_partitions is None else frozenset(active_partitions)
+        if snapshot is not None and not snapshot:
+            return {}
+        return await super().getmany(snapshot, timeout)  # type: ignore[arg-type]
+
 
 class Consumer(faust_aiokafka.Consumer):
     #: Stream partitions assigned and not yet sought to their committed offsets: not fetched meanwhile.
     _unsought: set[TP] = set()
     _held_at = 0.0
+    _sought_after_recovery = False
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -53,19 +70,70 @@ class Consumer(faust_aiokafka.Consumer):
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         self._unsought = {tp for tp in assigned if not self._is_changelog_tp(tp)}
         self._held_at = monotonic()
+        self._sought_after_recovery = False
         self.pause_partitions(self._unsought)
         await super().on_partitions_assigned(assigned, generation_id)
 
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         super().resume_partitions({tp for tp in tps if tp not in self._unsought})
 
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        """faust's ``getmany``, except that records it does not hand on are read again.
+
+        faust skips fetched records of partitions paused meanwhile, and the rest
+        of a batch when the flow stops or the generation changes, after the
+        consumer's position has passed them. Unless a rebalance seeks it back,
+        nothing reads them again: a partition's last events were never applied.
+        Each partition with skipped records is sought back to the first of them,
+        if nothing moved its position since.
+        """
+        records, active = await self._wait_next_records(timeout)
+        if records is None or self.should_stop:
+            return
+        if not self.flow_active:
+            try:
+                await self.perform_seek()  # as faust does: back to the committed offsets
+            except Exception as exc:  # noqa: BLE001 - faust's own handling: warn, the next fetch retries
+                self.log.warning(f"exception performing seek when flow not active {exc}")
+            return
+        generation = self.app.consumer_generation_id
+        skipped: dict[TP, tuple[int, int]] = {}  # tp -> (first, last) offset not handed on
+        for tp, record in self.scheduler.iterate(records):
+            handing_on = (
+                tp not in skipped and self.flow_active and self.app.consumer_generation_id == generation
+                and (active is None or tp in active or tp in self._buffered_partitions)
+            )
+            if handing_on:
+                self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+                yield tp, self._to_message(tp, record)
+            else:
+                first = skipped.get(tp, (record.offset, record.offset))[0]
+                skipped[tp] = (first, record.offset)
+        for tp, (first, last) in skipped.items():
+            await self._seek_back(tp, first, last)
+
+    async def _seek_back(self, tp: TP, first: int, last: int) -> None:
+        """Seek ``tp`` back to ``first`` if its position is still just past ``last`` (nobody sought since)."""
+        consumer = self._thread._ensure_consumer()
+        partition = TopicPartition(tp.topic, tp.partition)
+
+        async def seek() -> bool:
+            if partition not in consumer.assignment() or await consumer.position(partition) != last + 1:
+                return False
+            consumer.seek(partition, first)
+            return True
+
+        if await self._thread.call_thread(seek):
+            self._read_offset[tp] = first or None
+            self.log.info(f"Reading {tp.topic}[{tp.partition}] again from offset {first}: fetched, not handed on")
+
     async def perform_seek(self) -> None:
-        """Seek to the committed offsets; the seek that ends this assignment's recovery releases held partitions.
+        """Seek to the committed offsets; note when this is the seek that ends this assignment's recovery.
 
         faust also seeks from its fetch loop when it finds the flow stopped, which
         can happen while the table is still recovering (seen in the rebalance
         storm: events applied to a half-recovered table, and a response lost).
-        Only a seek made after recovery ended for the current assignment releases.
+        Only a seek made after recovery ended for the current assignment counts.
         """
         await super().perform_seek()
         if self._unsought:
@@ -76,12 +144,28 @@ class Consumer(faust_aiokafka.Consumer):
                 starts = await self.earliest_offsets(*uncommitted)
                 for tp in uncommitted:
                     await self.seek_in_thread(tp, starts.get(tp) or 0)
-        recovery = self.app.tables.recovery
-        ended_at = recovery._recovery_ended_at  # private: faust exposes no public "recovered since" marker
-        recovered = not recovery.in_recovery and ended_at is not None and ended_at >= self._held_at
-        if self._unsought and recovered and not recovery.signal_recovery_start.is_set():
+        self._sought_after_recovery = self._recovered()
+
+    def resume_flow(self) -> None:
+        """Release the held partitions once both the seek and faust's queue clearing are behind us.
+
+        faust resumes its flow control (which *empties every stream queue*) after
+        the seek that ends recovery. Records of released partitions fetched in
+        between were dropped there, after the consumer's position had passed them:
+        nothing read them again (seen: the last events of taken-over partitions
+        never applied, while ticks of the same partitions kept flowing).
+        ``resume_flow`` is the call that follows that emptying.
+        """
+        super().resume_flow()
+        if self._unsought and self._sought_after_recovery and self._recovered():
             sought, self._unsought = self._unsought, set()
             super().resume_partitions(sought & self.assignment())
+
+    def _recovered(self) -> bool:
+        recovery = self.app.tables.recovery
+        ended_at = recovery._recovery_ended_at  # private: faust exposes no public "recovered since" marker
+        return (not recovery.in_recovery and ended_at is not None and ended_at >= self._held_at
+                and not recovery.signal_recovery_start.is_set())
 
     async def seek_in_thread(self, tp: TP, offset: int) -> None:
         """Seek ``tp`` to ``offset`` on the consumer's own thread.
@@ -110,4 +194,5 @@ class Consumer(faust_aiokafka.Consumer):
 
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+
 
