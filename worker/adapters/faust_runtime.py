@@ -6,13 +6,15 @@ internal ticks topic that it owns. The ticks topic is co-partitioned with the
 inputs and consumed by the same agent, so a tick for partition p is processed
 by the owner of p, after its table has recovered, in the same stream as p's
 events; the state written and the outputs sent while processing it are covered
-by the offset commit that follows (faust flushes the producer before it
-commits). The due heaps are rebuilt from the table at the first record after
-every rebalance, which is after recovery has finished.
+by the offset commit that follows. Kafka acknowledges the outputs before the
+ticket state that records them is written (see StagedStore). The due heaps are
+rebuilt from the table at the first record after every rebalance, which is
+after recovery has finished.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import datetime, timezone
@@ -31,6 +33,7 @@ from worker.domain.policy import Policy
 from worker.domain.state_codec import state_from_dict, state_to_dict
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
+from worker.service.staged_store import StagedStore
 from worker.service.timer_service import Handled, ServiceSettings, StoredTicket, TimerService
 from worker.settings import WorkerSettings
 
@@ -197,8 +200,9 @@ class TimerApp:
         self.table = self.app.Table("tickets", partitions=partitions, key_type=str, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
+        self.store: StagedStore[StoredTicket] = StagedStore(self.table)
         self.service = TimerService(
-            engine, self.table, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
+            engine, self.store, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
         self.progress = StreamProgress()
         self.app.commit_limit = self.progress.commit_limit  # read by the timerkafka transport
@@ -310,13 +314,29 @@ class TimerApp:
                 records = self._on_tick(message.partition, message.value or b"")
             else:
                 records = self._on_input(message)
+            try:
+                await self._deliver(records)
+            except Exception as exc:  # noqa: BLE001 - any producer error: record nothing, read the record again
+                self.store.discard()
+                self.service.assign(self.owned_partitions())  # its heaps moved on with the discarded writes
+                log.error("Kafka did not acknowledge the outputs: nothing recorded, reading the record again",
+                          error=repr(exc), topic=message.topic, partition=message.partition, offset=message.offset)
+                await self.app.consumer.seek_in_thread(message.tp, message.offset)
+                continue
+            self.store.apply()
             for record in records:
-                await self.outputs[record.stream].send(
-                    key=record.key, value=record.value, headers=list(record.headers)
-                )
                 _log_output(record)
-            # Only now may the offset be committed (faust flushes the outputs before it commits).
+            # Only now may the offset be committed.
             self.progress.processed(message.tp, message.offset)
+
+    async def _deliver(self, records: list[Record]) -> None:
+        """Send the step's outputs and wait until Kafka has them all (before their state is written)."""
+        delivered = [
+            await self.outputs[record.stream].send(key=record.key, value=record.value, headers=list(record.headers))
+            for record in records
+        ]
+        if delivered:
+            await asyncio.gather(*delivered)
 
     def _rebuild(self) -> None:
         self.needs_rebuild = False
