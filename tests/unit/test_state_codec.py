@@ -49,3 +49,13 @@ def test_table_codec_roundtrips_a_stored_ticket():
     stored = StoredTicket(3, "r", 0, state)
     codec = TicketCodec()
     assert codec.loads(codec.dumps(stored)) == stored
+
+
+def test_decoded_tickets_share_their_repeated_values():
+    """A million open tickets in memory: severity, plan, region and the empty fact set are one object each."""
+    first, second = (loads(dumps(ENGINE.apply(TicketState(t), opened(), now=at(0)).state))
+                     for t in ("T-1", "T-2"))
+    a, b = first.events[0], second.events[0]
+    assert (a.severity, a.plan, a.region) == (b.severity, b.plan, b.region)
+    assert a.severity is b.severity and a.plan is b.plan and a.region is b.region
+    assert first.emitted is second.emitted and not first.emitted

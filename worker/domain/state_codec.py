@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from worker.domain.timeline import Event
-from worker.domain.timers import TicketState
+from worker.domain.timeline import Event, shared
+from worker.domain.timers import NO_FACTS, TicketState
 
 VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -31,7 +31,8 @@ def _event_row(e: Event) -> list:
 
 def _event(row: list) -> Event:
     at, kind, event_id, severity, plan, region, status, public, stated = row
-    return Event(from_micros(at), kind, event_id, severity, plan, region, status, public, from_micros(stated))
+    return Event(from_micros(at), kind, event_id, shared(severity), shared(plan), shared(region), shared(status),
+                 public, from_micros(stated))
 
 
 def state_to_dict(state: TicketState) -> dict:
@@ -52,7 +53,7 @@ def state_from_dict(data: dict) -> TicketState:
     return TicketState(
         ticket_id=data["t"],
         events=tuple(_event(row) for row in data["e"]),
-        emitted={(kind, from_micros(due)): count for kind, due, count in data["x"]},
+        emitted={(kind, from_micros(due)): count for kind, due, count in data["x"]} if data["x"] else NO_FACTS,
         held_since=from_micros(data["h"]),
         due=from_micros(data["d"]),
         horizon=from_micros(data["z"]),

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import bisect
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 
 from worker.domain.policy import Policy
 from worker.domain.timeline import (
@@ -32,6 +34,7 @@ from worker.domain.timeline import (
     Fact,
     Timeline,
     build_timeline,
+    shared,
 )
 from worker.messages import (
     IncidentOpened,
@@ -46,6 +49,7 @@ from worker.messages import (
 
 OUTPUT_ID_NAMESPACE = uuid.UUID("6f0c1f9e-4c47-5d1a-9d55-7c1b3a9e2f10")
 RETRACTED = "response_breach_retracted"
+NO_FACTS: Mapping[tuple[str, datetime], int] = MappingProxyType({})
 
 OutputMessage = (
     ResponseBreached | ResponseBreachRetracted | RespondedAfterBreach | UpdateOverdue | UpdateOverdueCleared
@@ -56,7 +60,8 @@ def to_event(message: InputEvent) -> Event:
     """The timer-relevant part of a validated input message, in UTC."""
     at = message.occurred_at.astimezone(timezone.utc)
     if isinstance(message, IncidentOpened):
-        return Event(at, OPENED, message.event_id, message.severity, message.plan, message.region)
+        return Event(at, OPENED, message.event_id, shared(message.severity), shared(message.plan),
+                     shared(message.region))
     stated = message.stated_next_update()
     stated = stated.astimezone(timezone.utc) if stated is not None else None
     if isinstance(message, IncidentResponse):
@@ -65,8 +70,8 @@ def to_event(message: InputEvent) -> Event:
         at,
         UPDATE,
         message.event_id,
-        severity=message.severity,
-        status=message.status,
+        severity=shared(message.severity),
+        status=shared(message.status),
         public=message.public,
         next_update_at=stated,
     )
@@ -91,8 +96,9 @@ class TicketState:
     ticket_id: str
     events: tuple[Event, ...] = ()
     """Known events, sorted by Event.order, unique event ids."""
-    emitted: dict[tuple[str, datetime], int] = field(default_factory=dict)
-    """(fact kind, due) -> highest overdue count emitted (0 for other kinds). Never mutated."""
+    emitted: Mapping[tuple[str, datetime], int] = field(default_factory=lambda: NO_FACTS)
+    """(fact kind, due) -> highest overdue count emitted (0 for other kinds). Never mutated: one shared
+    empty mapping serves every ticket that has emitted nothing yet."""
     held_since: datetime | None = None
     """Clock time when the first event arrived while the opened event is missing."""
     due: datetime | None = None
