@@ -123,3 +123,16 @@ def test_open_timers_by_kind_follow_each_ticket_and_survive_a_rebuild():
     rebuilt = service(store)
     rebuilt.assign({0})
     assert rebuilt.observer.timers == {"response": 1, "update": 1, "orphan": 0}
+
+
+def test_a_partition_may_fire_only_from_its_earliest_due_on():
+    """The ticker asks Kafka's end offsets only for partitions that may fire (and unowned ones, to be safe)."""
+    svc = service()
+    svc.assign({0, 1})
+    feed(svc, "opened", OPENED, now=at(0))  # partition 0, response due at 20 min
+    assert not svc.may_fire_by(0, at(19))
+    assert svc.may_fire_by(0, at(20))
+    assert not svc.may_fire_by(1, at(60)), "nothing queued on partition 1"
+    assert svc.may_fire_by(2, at(0)), "not rebuilt yet: may hold anything"
+    svc.on_tick(0, at(21), caught_up=True)
+    assert not svc.may_fire_by(0, at(60)), "the breach fired; S1 has no update timer before a response"

@@ -40,6 +40,7 @@ from worker.settings import WorkerSettings
 log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
 STALL_SECONDS = 5.0  # an end-offset request slower than this is reported as a broker stall
+LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
 
 
 class TicketCodec(codecs.Codec):
@@ -210,6 +211,7 @@ class TimerApp:
         self.started = False
         self.assigned_at: float | None = None
         self.tick_seconds = settings.tick_interval.total_seconds()
+        self.lag_refresh_at = 0.0  # monotonic time of the next tick round that asks every partition's end offsets
         self.http = HttpEndpoints(self.metrics, self.not_ready_because, settings.http_port)
         self._wire()
 
@@ -262,11 +264,16 @@ class TimerApp:
         return [TP(topic, p) for p in sorted(partitions) for topic in self.settings.input_topics.values()]
 
     async def _send_ticks(self) -> None:
-        """Send each owned partition a tick: the time and its inputs' end offsets as of now.
+        """Send each owned partition a tick: the time and, when it may fire a timer, its inputs' end offsets.
 
         When the tick is processed, inputs read up to those offsets mean every
         event in Kafka before the tick's time has been applied, so timers due up
-        to that time can fire (SPEC 5).
+        to that time can fire (SPEC 5). A partition with nothing due by the next
+        tick gets a tick without end offsets, which fires nothing: end-offset
+        requests cost the broker (on some brokers in proportion to the topic's
+        size), and most ticks of most partitions have nothing to fire. Every
+        partition still gets end offsets every LAG_REFRESH_SECONDS, for the lag
+        metric.
         """
         if self.app.rebalancing:
             return
@@ -275,8 +282,11 @@ class TimerApp:
             return
         at = datetime.now(timezone.utc)
         asked = time.monotonic()
+        refresh = asked >= self.lag_refresh_at
+        soon = at + self.settings.tick_interval
+        asking = {p for p in owned if refresh or self.service.may_fire_by(p, soon)}
         try:
-            ends = await self.app.consumer.highwaters(*self.input_tps(owned))
+            ends = await self.app.consumer.highwaters(*self.input_tps(asking)) if asking else {}
         except Exception as exc:  # noqa: BLE001 - any client error: report it, tick again next interval
             self.metrics.broker_stalls.inc()
             log.warning("end offsets unavailable: no tick this interval", error=repr(exc))
@@ -286,10 +296,13 @@ class TimerApp:
             self.metrics.broker_stalls.inc()
             log.warning("Kafka answered the end-offset request late: timers were held meanwhile",
                         seconds=round(took, 3))
+        if refresh:
+            self.lag_refresh_at = asked + LAG_REFRESH_SECONDS
         for partition in sorted(owned):
             tick = {
                 "at": at.isoformat(),
-                "ends": [[tp.topic, offset] for tp, offset in ends.items() if tp.partition == partition],
+                "ends": [[tp.topic, offset] for tp, offset in ends.items() if tp.partition == partition]
+                if partition in asking else None,
             }
             await self.ticks.send(key=None, value=json.dumps(tick).encode(), partition=partition)
 
@@ -364,14 +377,17 @@ class TimerApp:
         try:
             tick = json.loads(raw)
             at = datetime.fromisoformat(tick["at"])
-            ends = {(topic, partition): offset for topic, offset in tick["ends"]}
+            listed = tick["ends"]
+            ends = None if listed is None else {(topic, partition): offset for topic, offset in listed}
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring a malformed tick", partition=partition)
             return []
+        self.metrics.last_tick.set(time.time())
+        if ends is None:
+            return []  # nothing was due by this tick when it was sent; a later one fires what has come since
         lag = self.progress.lag(ends, partition, list(self.settings.input_topics.values()))
         for topic, behind in lag.items():
             self.metrics.consumer_lag.labels(topic=topic, partition=str(partition)).set(behind)
-        self.metrics.last_tick.set(time.time())
         caught_up = not any(lag.values())
         return self.service.on_tick(partition, datetime.now(timezone.utc), caught_up, as_of=at)
 

@@ -153,6 +153,11 @@ class TimerService:
         clock = self.partitions.get(partition)
         return len(clock.heap) if clock else 0
 
+    def may_fire_by(self, partition: int, instant: datetime) -> bool:
+        """Whether a tick of ``partition`` at ``instant`` may have a timer to fire (True until it is owned)."""
+        clock = self.partitions.get(partition)
+        return clock is None or bool(clock.heap) and clock.heap[0][0] <= instant
+
     # -- input -----------------------------------------------------------------
     def on_input(
         self, stream: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes, now: datetime
