@@ -60,8 +60,8 @@ class Metrics:
                                            "Outputs fired after the catch-up bound while inputs lagged",
                                            registry=registry)
         self.ready = Gauge(p + "ready", "1 when tables are recovered and the worker consumes", registry=registry)
-        self.broker_stalls = Counter(p + "broker_stalls", "End-offset requests of the ticker that failed or took "
-                                     "longer than 5 s (Kafka slow or unreachable)", registry=registry)
+        self.broker_stalls = Counter(p + "broker_stalls", "Ticker rounds (end offsets, tick records) that failed "
+                                     "or took longer than 5 s (Kafka slow or unreachable)", registry=registry)
         self.last_tick = Gauge(p + "last_tick_timestamp_seconds", "Unix time of the last processed tick",
                                registry=registry)
 
