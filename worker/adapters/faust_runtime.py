@@ -39,7 +39,7 @@ from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
-STALL_SECONDS = 5.0  # an end-offset request slower than this is reported as a broker stall
+STALL_SECONDS = 5.0  # a ticker round (end offsets, tick records) slower than this is reported as a broker stall
 LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
 
 

@@ -110,22 +110,8 @@ class Consumer(faust_aiokafka.Consumer):
                 first = skipped.get(tp, (record.offset, record.offset))[0]
                 skipped[tp] = (first, record.offset)
         for tp, (first, last) in skipped.items():
-            await self._seek_back(tp, first, last)
-
-    async def _seek_back(self, tp: TP, first: int, last: int) -> None:
-        """Seek ``tp`` back to ``first`` if its position is still just past ``last`` (nobody sought since)."""
-        consumer = self._thread._ensure_consumer()
-        partition = TopicPartition(tp.topic, tp.partition)
-
-        async def seek() -> bool:
-            if partition not in consumer.assignment() or await consumer.position(partition) != last + 1:
-                return False
-            consumer.seek(partition, first)
-            return True
-
-        if await self._thread.call_thread(seek):
-            self._read_offset[tp] = first or None
-            self.log.info(f"Reading {tp.topic}[{tp.partition}] again from offset {first}: fetched, not handed on")
+            if await self.seek_in_thread(tp, first, if_position=last + 1):  # unless someone sought since
+                self.log.info(f"Reading {tp.topic}[{tp.partition}] again from offset {first}: fetched, not handed on")
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets; note when this is the seek that ends this assignment's recovery.
@@ -167,8 +153,9 @@ class Consumer(faust_aiokafka.Consumer):
         return (not recovery.in_recovery and ended_at is not None and ended_at >= self._held_at
                 and not recovery.signal_recovery_start.is_set())
 
-    async def seek_in_thread(self, tp: TP, offset: int) -> None:
-        """Seek ``tp`` to ``offset`` on the consumer's own thread.
+    async def seek_in_thread(self, tp: TP, offset: int, *, if_position: Optional[int] = None) -> bool:
+        """Seek ``tp`` to ``offset`` on the consumer's own thread; with ``if_position``, only while the
+        partition is assigned and its position is still that. Returns whether it sought.
 
         faust's ``seek`` calls aiokafka from the app's thread while the fetcher runs
         on the consumer thread, and a fetch landing meanwhile can undo it.
@@ -176,11 +163,18 @@ class Consumer(faust_aiokafka.Consumer):
         consumer = self._thread._ensure_consumer()
         partition = TopicPartition(tp.topic, tp.partition)
 
-        async def seek() -> None:
+        async def seek() -> bool:
+            if if_position is not None and (
+                partition not in consumer.assignment() or await consumer.position(partition) != if_position
+            ):
+                return False
             consumer.seek(partition, offset)
+            return True
 
-        await self._thread.call_thread(seek)
+        if not await self._thread.call_thread(seek):
+            return False
         self._read_offset[tp] = offset or None  # faust drops fetched records at or below its read offset
+        return True
 
     def _new_offset(self, tp: TP) -> Optional[int]:
         """faust's next offset to commit for ``tp`` (private hook), capped at the app's ``commit_limit``."""
@@ -194,5 +188,3 @@ class Consumer(faust_aiokafka.Consumer):
 
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
-
-
