@@ -3,11 +3,18 @@
 JSON lines on stdout with ISO UTC timestamps (``json``), or a readable console
 renderer for ``incident-timer dev`` (``console``). Payload bodies are never
 logged: titles can carry customer data.
+
+Our own events do not pass through stdlib ``logging``: a level-filtering
+structlog logger renders and writes them itself. Through ``logging`` a line
+cost about 56 us against 18 us, and the worker logs a line per input event
+and per output (measured in the worker bench: 0.67 against 0.52 ms of CPU per
+event at INFO and WARNING).
 """
 
 from __future__ import annotations
 
 import logging.config
+import sys
 from typing import Any
 
 import structlog
@@ -20,6 +27,14 @@ _SHARED = [
 ]
 
 
+class _NamedWriteLogger(structlog.WriteLogger):
+    """structlog's line writer with a ``name``, which ``add_logger_name`` reads as it reads stdlib's."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(sys.stdout)
+        self.name = name
+
+
 def _renderer(fmt: str) -> Any:
     if fmt == "console":
         return structlog.dev.ConsoleRenderer(colors=False)
@@ -29,14 +44,9 @@ def _renderer(fmt: str) -> Any:
 def logging_config(level: str, fmt: str) -> dict:
     """A logging.config dictConfig (also handed to faust's worker, which installs it)."""
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,  # drop below-level events before any other work
-            *_SHARED,
-            structlog.processors.format_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*_SHARED, structlog.processors.format_exc_info, _renderer(fmt)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=_NamedWriteLogger,
         cache_logger_on_first_use=True,
     )
     return {
@@ -65,5 +75,4 @@ def configure(level: str, fmt: str) -> None:
 
 
 def get_logger(name: str) -> Any:
-    return structlog.get_logger(name)
-
+    return structlog.get_logger(name)  # assembled at its first line, so after configure()
