@@ -64,10 +64,16 @@ class Metrics:
                                      "or took longer than 5 s (Kafka slow or unreachable)", registry=registry)
         self.last_tick = Gauge(p + "last_tick_timestamp_seconds", "Unix time of the last processed tick",
                                registry=registry)
+        # Label lookups cost more than the update itself; these run for every event.
+        self._input_events: dict[tuple[str, str], Counter] = {}
+        self._open_timers: dict[str, Gauge] = {}
 
     # -- TimerService observer ------------------------------------------------
     def received(self, topic: str, event_type: str) -> None:
-        self.input_events.labels(topic=topic, type=event_type).inc()
+        child = self._input_events.get((topic, event_type))
+        if child is None:
+            child = self._input_events[topic, event_type] = self.input_events.labels(topic=topic, type=event_type)
+        child.inc()
 
     def rejected(self, reason: str) -> None:
         self.rejected_events.labels(reason=reason).inc()
@@ -87,5 +93,8 @@ class Metrics:
 
     def open_timers(self, counts: dict[str, int], held_events: int) -> None:
         for kind, count in counts.items():
-            self.open_timers_gauge.labels(kind=kind).set(count)
+            child = self._open_timers.get(kind)
+            if child is None:
+                child = self._open_timers[kind] = self.open_timers_gauge.labels(kind=kind)
+            child.set(count)
         self.orphan_events_held.set(held_events)
