@@ -193,10 +193,10 @@ class TimerApp:
         self.stream_of_topic = {topic: stream for stream, topic in settings.input_topics.items()}
         self.inputs = self.app.topic(*settings.input_topics.values(), settings.topic_ticks, **raw)
         self.ticks = self.app.topic(settings.topic_ticks, partitions=partitions, **raw)
-        self.outputs = {
-            "breaches": self.app.topic(settings.topic_breaches, **raw),
-            "overdue": self.app.topic(settings.topic_overdue, **raw),
-            "dead_letters": self.app.topic(settings.topic_dead_letters, **raw),
+        self.output_topics = {  # created with the others at start (prepare_topics)
+            "breaches": settings.topic_breaches,
+            "overdue": settings.topic_overdue,
+            "dead_letters": settings.topic_dead_letters,
         }
         self.table = self.app.Table("tickets", partitions=partitions, key_type=str, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
@@ -343,9 +343,14 @@ class TimerApp:
             self.progress.processed(message.tp, message.offset)
 
     async def _deliver(self, records: list[Record]) -> None:
-        """Send the step's outputs and wait until Kafka has them all (before their state is written)."""
+        """Send the step's outputs and wait until Kafka has them all (before their state is written).
+
+        Records go to faust's producer itself: they are bytes already, and faust's
+        Topic.send adds a message wrapper, callbacks and sensor calls to each.
+        """
+        send = self.app.producer.send
         delivered = [
-            await self.outputs[record.stream].send(key=record.key, value=record.value, headers=list(record.headers))
+            await send(self.output_topics[record.stream], record.key, record.value, None, None, list(record.headers))
             for record in records
         ]
         if delivered:
