@@ -136,3 +136,24 @@ def test_a_partition_may_fire_only_from_its_earliest_due_on():
     assert svc.may_fire_by(2, at(0)), "not rebuilt yet: may hold anything"
     svc.on_tick(0, at(21), caught_up=True)
     assert not svc.may_fire_by(0, at(60)), "the breach fired; S1 has no update timer before a response"
+
+
+def test_a_burst_fires_a_limited_number_of_tickets_at_a_time_and_the_same_facts_in_all():
+    def burst(svc):
+        for i in range(5):
+            feed(svc, "opened", {**OPENED, "event_id": f"e{i}", "ticket_id": f"T-{i}",
+                                 "occurred_at": (at(0) + timedelta(seconds=i)).isoformat()},
+                 now=at(0), offset=i, key=f"T-{i}".encode())
+
+    whole, chunked = service(), service()
+    burst(whole)
+    burst(chunked)
+    after = at(21)
+    expected = whole.on_tick(0, after, caught_up=True)
+    chunked.advance(0, after, caught_up=True)
+    chunks = []
+    while chunked.due(0):
+        chunks.append(chunked.fire(0, after, limit=2))
+    assert [len(chunk) for chunk in chunks] == [2, 2, 1]
+    assert [json.loads(r.value) for chunk in chunks for r in chunk] == [json.loads(r.value) for r in expected]
+    assert not chunked.due(0) and chunked.fire(0, after, limit=2) == []

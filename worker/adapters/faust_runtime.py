@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -41,6 +42,7 @@ log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
 STALL_SECONDS = 5.0  # a ticker round (end offsets, tick records) slower than this is reported as a broker stall
 LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
+FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
 
 
 class TicketCodec(codecs.Codec):
@@ -324,11 +326,11 @@ class TimerApp:
                     continue  # faust acks it; commits stay at `expected` (commit_limit) until it is processed
                 log.warning("the log has no records here (transaction markers, compaction): going on", **where)
             if message.topic == self.settings.topic_ticks:
-                records = self._on_tick(message.partition, message.value or b"")
+                steps = self._on_tick(message.partition, message.value or b"")
             else:
-                records = self._on_input(message)
+                steps = iter([self._on_input(message)])
             try:
-                await self._deliver(records)
+                records = await self._deliver(steps)
             except Exception as exc:  # noqa: BLE001 - any producer error: record nothing, read the record again
                 self.store.discard()
                 self.service.assign(self.owned_partitions())  # its heaps moved on with the discarded writes
@@ -342,19 +344,25 @@ class TimerApp:
             # Only now may the offset be committed.
             self.progress.processed(message.tp, message.offset)
 
-    async def _deliver(self, records: list[Record]) -> None:
-        """Send the step's outputs and wait until Kafka has them all (before their state is written).
+    async def _deliver(self, steps: Iterator[list[Record]]) -> list[Record]:
+        """Send the outputs of each step as it comes, then wait until Kafka has them all (before their state
+        is written); returns them.
 
         Records go to faust's producer itself: they are bytes already, and faust's
         Topic.send adds a message wrapper, callbacks and sensor calls to each.
         """
         send = self.app.producer.send
-        delivered = [
-            await send(self.output_topics[record.stream], record.key, record.value, None, None, list(record.headers))
-            for record in records
-        ]
+        records: list[Record] = []
+        delivered = []
+        for step in steps:
+            for record in step:
+                topic = self.output_topics[record.stream]
+                delivered.append(await send(topic, record.key, record.value, None, None, list(record.headers)))
+            records.extend(step)
+            await asyncio.sleep(0)  # the producer sends these while the next step is computed
         if delivered:
             await asyncio.gather(*delivered)
+        return records
 
     def _rebuild(self) -> None:
         self.needs_rebuild = False
@@ -378,7 +386,8 @@ class TimerApp:
         _log_input(handled, message)
         return handled.records
 
-    def _on_tick(self, partition: int, raw: bytes) -> list[Record]:
+    def _on_tick(self, partition: int, raw: bytes) -> Iterator[list[Record]]:
+        """The tick's outputs, FIRE_AT_ONCE tickets at a time: in a burst of dues the first leave at once."""
         try:
             tick = json.loads(raw)
             at = datetime.fromisoformat(tick["at"])
@@ -386,15 +395,20 @@ class TimerApp:
             ends = None if listed is None else {(topic, partition): offset for topic, offset in listed}
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring a malformed tick", partition=partition)
-            return []
+            return iter(())
         self.metrics.last_tick.set(time.time())
         if ends is None:
-            return []  # nothing was due by this tick when it was sent; a later one fires what has come since
+            return iter(())  # nothing was due by this tick when it was sent; a later one fires what has come since
         lag = self.progress.lag(ends, partition, list(self.settings.input_topics.values()))
         for topic, behind in lag.items():
             self.metrics.consumer_lag.labels(topic=topic, partition=str(partition)).set(behind)
         caught_up = not any(lag.values())
-        return self.service.on_tick(partition, datetime.now(timezone.utc), caught_up, as_of=at)
+        self.service.advance(partition, datetime.now(timezone.utc), caught_up, as_of=at)
+        return self._fire(partition)
+
+    def _fire(self, partition: int) -> Iterator[list[Record]]:
+        while self.service.due(partition):
+            yield self.service.fire(partition, datetime.now(timezone.utc), limit=FIRE_AT_ONCE)
 
 
 def _log_input(handled: Handled, message: Any) -> None:

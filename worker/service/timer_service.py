@@ -199,7 +199,12 @@ class TimerService:
     def on_tick(
         self, partition: int, now: datetime, caught_up: bool, as_of: datetime | None = None
     ) -> list[Record]:
-        """Fire the partition's due timers up to its horizon (SPEC 5).
+        """Fire the partition's due timers up to its horizon (SPEC 5): ``advance``, then ``fire`` them all."""
+        self.advance(partition, now, caught_up, as_of)
+        return self.fire(partition, now)
+
+    def advance(self, partition: int, now: datetime, caught_up: bool, as_of: datetime | None = None) -> None:
+        """Move the partition's horizon: the instant up to which its timers may fire.
 
         ``caught_up`` says the partition's inputs were read up to their end as
         of ``as_of`` (default ``now``): facts up to that instant are safe.
@@ -213,13 +218,27 @@ class TimerService:
             horizon = max(clock.caught_up_at, now - self.settings.catch_up_bound)
         clock.lagging = not caught_up
         clock.horizon = max(clock.horizon, horizon)
+
+    def due(self, partition: int) -> bool:
+        """Whether the partition has a timer due up to its horizon (``fire`` has work)."""
+        clock = self.partitions.get(partition)
+        return clock is not None and bool(clock.heap) and clock.heap[0][0] <= clock.horizon
+
+    def fire(self, partition: int, now: datetime, limit: int | None = None) -> list[Record]:
+        """Fire the partition's timers due up to its horizon, at most ``limit`` tickets of them.
+
+        Those left stay due: the caller can send these outputs before it fires the rest.
+        """
+        clock = self._clock(partition)
         records: list[Record] = []
         heap = clock.heap
-        while heap and heap[0][0] <= clock.horizon:
+        fired = 0
+        while heap and heap[0][0] <= clock.horizon and (limit is None or fired < limit):
             due, ticket_id = heapq.heappop(heap)
             stored = self.store.get(ticket_id)
             if stored is None or stored.state.due != due:
                 continue  # stale entry: the ticket moved on since
+            fired += 1
             step = self.engine.advance(stored.state, now, horizon=clock.horizon, lagging=clock.lagging)
             records.extend(self._commit(partition, ticket_id, step, stored, old_due_queued=False))
         self._report_timers()
