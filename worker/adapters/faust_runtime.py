@@ -45,6 +45,10 @@ LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
 
 
+class NotDelivered(Exception):
+    """The producer refused outputs, or Kafka did not acknowledge them (the message is the cause's repr)."""
+
+
 class TicketCodec(codecs.Codec):
     """Table values: StoredTicket objects in memory, compact JSON in the changelog (and RocksDB).
 
@@ -331,11 +335,11 @@ class TimerApp:
                 steps = iter([self._on_input(message)])
             try:
                 records = await self._deliver(steps)
-            except Exception as exc:  # noqa: BLE001 - any producer error: record nothing, read the record again
+            except NotDelivered as exc:  # record nothing, read the record again
                 self.store.discard()
                 self.service.assign(self.owned_partitions())  # its heaps moved on with the discarded writes
                 log.error("Kafka did not acknowledge the outputs: nothing recorded, reading the record again",
-                          error=repr(exc), topic=message.topic, partition=message.partition, offset=message.offset)
+                          error=str(exc), topic=message.topic, partition=message.partition, offset=message.offset)
                 await self.app.consumer.seek_in_thread(message.tp, message.offset)
                 continue
             self.store.apply()
@@ -354,14 +358,20 @@ class TimerApp:
         send = self.app.producer.send
         records: list[Record] = []
         delivered = []
-        for step in steps:
-            for record in step:
-                topic = self.output_topics[record.stream]
-                delivered.append(await send(topic, record.key, record.value, None, None, list(record.headers)))
+        for step in steps:  # fires the next lot: an error there is not Kafka's, and is not caught as one
+            try:
+                for record in step:
+                    topic = self.output_topics[record.stream]
+                    delivered.append(await send(topic, record.key, record.value, None, None, list(record.headers)))
+            except Exception as exc:
+                raise NotDelivered(repr(exc)) from exc
             records.extend(step)
-            await asyncio.sleep(0)  # the producer sends these while the next step is computed
+            await asyncio.sleep(0)  # the producer sends these while the next lot is fired
         if delivered:
-            await asyncio.gather(*delivered)
+            try:
+                await asyncio.gather(*delivered)
+            except Exception as exc:
+                raise NotDelivered(repr(exc)) from exc
         return records
 
     def _rebuild(self) -> None:
