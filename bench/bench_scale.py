@@ -21,9 +21,11 @@ the engine, the StoredTicket it writes) on an in-process dict store, and the
 value is the worker's ``TicketCodec`` JSON, keyed by ticket id, on the
 partition the default partitioner gives the ticket's input record.
 
-On the embedded broker the default million does not complete: a fetch's cost
-grows with the partition's size, and 250,000 changelog records per partition
-are never returned (see BENCHMARKS.md); --tickets 100000 runs in 10 min.
+On the embedded broker the default million does not complete on 4 partitions:
+a fetch's cost grows with the partition's size, and 250,000 changelog records
+per partition are never returned (see BENCHMARKS.md); --tickets 100000 runs in
+10 min. ``--partitions 16 --open-tickets-only`` keeps a million at 62,500 per
+partition and stops after the first measure.
 
 1. N open tickets (default 1,000,000; --quick 20,000). Two workers run side
    by side: *idle* (0 tickets, its own topics and group) and *scale* (the N
@@ -110,7 +112,7 @@ def build_states(settings: WorkerSettings, n: int, now: datetime, seed: int) -> 
     """N open tickets applied by the worker's own service on a dict store; returns it and the seconds taken."""
     engine = TicketEngine(load_policy(settings.policy), EngineSettings(settings.orphan_ttl, settings.closed_retention))
     service = TimerService(engine, {}, ServiceSettings(settings.catch_up_bound, settings.max_future_skew))
-    partitions = list(range(PARTITIONS))
+    partitions = list(range(settings.partitions))
     for p in partitions:  # a worker that has ticked: horizon = now, as in steady state
         service.on_tick(p, now, caught_up=True)
     partitioner = DefaultPartitioner()
@@ -125,7 +127,7 @@ def build_states(settings: WorkerSettings, n: int, now: datetime, seed: int) -> 
     return service, time.perf_counter() - started
 
 
-async def seed_changelog(bootstrap: list[str], changelog: str, service: TimerService) -> dict[str, Any]:
+async def seed_changelog(bootstrap: list[str], changelog: str, partitions: int, service: TimerService) -> dict[str, Any]:
     """Produce every ticket of ``service.store`` to ``changelog`` as the worker's table would have."""
     codec = TicketCodec()
     # faust serializes a table's keys with the key type's codec, "json" for str (Collection._serializer_from_type)
@@ -133,7 +135,7 @@ async def seed_changelog(bootstrap: list[str], changelog: str, service: TimerSer
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(changelog, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})])
+        await admin.create_topics([NewTopic(changelog, partitions, 1, topic_configs={"cleanup.policy": "compact"})])
     except TopicAlreadyExistsError:
         pass
     finally:
@@ -163,7 +165,7 @@ async def seed_changelog(bootstrap: list[str], changelog: str, service: TimerSer
             "mean_value_bytes": round(value_bytes / n, 1) if n else None}
 
 
-def in_process_tick_cost(service: TimerService, rounds: int) -> dict[str, Any]:
+def in_process_tick_cost(service: TimerService, partitions: int, rounds: int) -> dict[str, Any]:
     """Microseconds per ``on_tick`` (nothing due) on the seeded service versus an empty one; ``assign`` time."""
     empty = TimerService(service.engine, {}, service.settings)
 
@@ -171,16 +173,16 @@ def in_process_tick_cost(service: TimerService, rounds: int) -> dict[str, Any]:
         now = datetime.now(UTC)
         started = time.perf_counter()
         for _ in range(rounds):
-            for p in range(PARTITIONS):
+            for p in range(partitions):
                 svc.on_tick(p, now, caught_up=True)
-        return (time.perf_counter() - started) / (rounds * PARTITIONS) * 1e6
+        return (time.perf_counter() - started) / (rounds * partitions) * 1e6
 
     started = time.perf_counter()
-    service.assign(set(range(PARTITIONS)))  # what the worker does after recovery: one pass over the store
+    service.assign(set(range(partitions)))  # what the worker does after recovery: one pass over the store
     assign_s = time.perf_counter() - started
-    empty.assign(set(range(PARTITIONS)))
+    empty.assign(set(range(partitions)))
     at_n, at_0 = per_tick(service), per_tick(empty)
-    return {"pending": sum(map(service.pending, range(PARTITIONS))), "on_tick_us": round(at_n, 2),
+    return {"pending": sum(map(service.pending, range(partitions))), "on_tick_us": round(at_n, 2),
             "on_tick_us_empty": round(at_0, 2), "ratio": round(at_n / at_0, 2), "assign_s": round(assign_s, 3)}
 
 
@@ -285,7 +287,7 @@ async def tick_cost(workers: list[Worker], broker_pid: int | None, window: float
     await consumer.start()
     try:
         async def sample() -> list[tuple[float, float, int]]:
-            return [(time.monotonic(), cpu_seconds(w.pid), await end_sum(consumer, w.settings.topic_ticks, PARTITIONS)
+            return [(time.monotonic(), cpu_seconds(w.pid), await end_sum(consumer, w.settings.topic_ticks, w.settings.partitions)
                      or 0) for w in workers]
 
         before, broker0 = await sample(), cpu_seconds(broker_pid)
@@ -303,11 +305,11 @@ async def tick_cost(workers: list[Worker], broker_pid: int | None, window: float
     return out
 
 
-async def topic_ends(bootstrap: list[str], topic: str) -> dict[TopicPartition, int]:
+async def topic_ends(bootstrap: list[str], topic: str, partitions: int) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        return await consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        return await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
     finally:
         await consumer.stop()
 
@@ -320,7 +322,7 @@ async def collect_breaches(
     topic = worker.settings.topic_breaches
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 fetch_max_wait_ms=100, max_partition_fetch_bytes=4 * 1024 * 1024)
-    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    tps = [TopicPartition(topic, p) for p in range(worker.settings.partitions)]
     await consumer.start()
     found: dict[str, tuple[int, dict]] = {}
     try:
@@ -406,7 +408,8 @@ class ScaleBench:
 
         def settings(name: str) -> WorkerSettings:
             return worker_settings(broker.bootstrap, f"{run}-{name}", logs / f"{name}-data", tick,
-                                   args.log_level).model_copy(update={"http_port": free_port()})
+                                   args.log_level).model_copy(update={"http_port": free_port(),
+                                                                      "partitions": args.partitions})
 
         self.idle = settings("idle")
         self.scale = settings("scale")
@@ -440,12 +443,12 @@ class ScaleBench:
         changelog = f"{self.scale.app_id}-tickets-changelog"
         service, build_s = build_states(self.scale, n, now, args.seed)
         self.say(f"built {n:,} ticket states with TimerService.on_input in {build_s:.1f} s; seeding {changelog}")
-        seeding = await seed_changelog(self.bootstrap, changelog, service)
+        seeding = await seed_changelog(self.bootstrap, changelog, self.scale.partitions, service)
         seeding["build_s"] = round(build_s, 1)
         self.results["seeding"] = seeding
         self.say(f"seeded {n:,} records in {seeding['seconds']:.1f} s ({seeding['records_per_s']:,.0f}/s, "
                  f"{seeding['mean_value_bytes']:.0f} bytes each)")
-        self.results["tick_in_process"] = in_process_tick_cost(service, args.tick_rounds)
+        self.results["tick_in_process"] = in_process_tick_cost(service, self.scale.partitions, args.tick_rounds)
         del service
         gc.collect()
 
@@ -485,6 +488,8 @@ class ScaleBench:
         idle.stop_async()
         scale.stop()
         idle.stop()
+        if args.open_tickets_only:
+            return
 
         # -- 2. recovery: RocksDB cold (fills the data dir), RocksDB warm, memory (then used for the burst) --
         rocks = self.scale.model_copy(update={"store": "rocksdb", "data_dir": self.logs / "rocksdb-data"})
@@ -506,7 +511,7 @@ class ScaleBench:
 
         # -- 3. burst of B dues in one second on the memory worker (N open tickets), input flowing -----
         scale = worker
-        breaches_from = await topic_ends(self.bootstrap, self.scale.topic_breaches)
+        breaches_from = await topic_ends(self.bootstrap, self.scale.topic_breaches, self.scale.partitions)
         due = (datetime.now(UTC) + timedelta(seconds=args.burst_lead or 2.5 + b / 1000)).replace(microsecond=0)
         self.say(f"producing {b:,} burst tickets due at {due:%H:%M:%S} "
                  f"(+{(due - datetime.now(UTC)).total_seconds():.0f} s)")
@@ -571,7 +576,7 @@ class ScaleBench:
             await asyncio.sleep(0.5)
 
     async def changelog_size(self, changelog: str) -> int:
-        return sum((await topic_ends(self.bootstrap, changelog)).values())
+        return sum((await topic_ends(self.bootstrap, changelog, self.scale.partitions)).values())
 
 
 # ---------------------------------------------------------------------------
@@ -657,6 +662,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-interval", type=float, default=0.2, help="worker tick interval, seconds (0.2)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="log level of the workers (INFO, the worker's default)")
+    parser.add_argument("--partitions", type=int, default=PARTITIONS,
+                        help=f"partitions of every topic ({PARTITIONS}); a partition's fetch cost on this broker grows "
+                             "with its size, so a million tickets need more of them")
+    parser.add_argument("--open-tickets-only", action="store_true",
+                        help="stop after the first measure (open tickets), before recovery and the burst")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-logs", action="store_true", help="keep the log directory even on success")
     args = parser.parse_args(argv)
@@ -671,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     facts["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     facts["wall_s"] = round(time.monotonic() - started, 1)
-    summary = {"bench": "scale", "ok": ok, "error": error, "quick": args.quick, "partitions": PARTITIONS,
+    summary = {"bench": "scale", "ok": ok, "error": error, "quick": args.quick, "partitions": args.partitions,
                "tick_interval_s": args.tick_interval, "log_level": args.log_level, "policy": POLICY.name,
                "seeded_changelog": True, **results, "machine": facts}
     return report(summary, logs, keep=args.keep_logs)
