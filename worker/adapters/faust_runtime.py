@@ -329,12 +329,12 @@ class TimerApp:
                     await self.app.consumer.seek_in_thread(message.tp, expected)
                     continue  # faust acks it; commits stay at `expected` (commit_limit) until it is processed
                 log.warning("the log has no records here (transaction markers, compaction): going on", **where)
-            if message.topic == self.settings.topic_ticks:
-                steps = self._on_tick(message.partition, message.value or b"")
-            else:
-                steps = iter([self._on_input(message)])
             try:
-                records = await self._deliver(steps)
+                if message.topic == self.settings.topic_ticks:
+                    records = await self._deliver(self._on_tick(message.partition, message.value or b""))
+                else:
+                    records = self._on_input(message)
+                    await self._acknowledged(await self._send(records))
             except NotDelivered as exc:  # record nothing, read the record again
                 self.store.discard()
                 self.service.assign(self.owned_partitions())  # its heaps moved on with the discarded writes
@@ -348,31 +348,39 @@ class TimerApp:
             # Only now may the offset be committed.
             self.progress.processed(message.tp, message.offset)
 
-    async def _deliver(self, steps: Iterator[list[Record]]) -> list[Record]:
-        """Send the outputs of each step as it comes, then wait until Kafka has them all (before their state
-        is written); returns them.
+    async def _deliver(self, lots: Iterator[list[Record]]) -> list[Record]:
+        """Send a tick's outputs lot by lot as they are fired, then wait until Kafka has them all (before
+        their state is written); returns them."""
+        records: list[Record] = []
+        delivered: list[asyncio.Future] = []
+        for lot in lots:  # fires the next lot: an error there is not Kafka's, and is not caught as one
+            delivered += await self._send(lot)
+            records += lot
+            await asyncio.sleep(0)  # the producer sends these while the next lot is fired
+        await self._acknowledged(delivered)
+        return records
 
-        Records go to faust's producer itself: they are bytes already, and faust's
+    async def _send(self, records: list[Record]) -> list[asyncio.Future]:
+        """Hand the records to faust's producer; the futures of their acknowledgements.
+
+        Straight to the producer: the records are bytes already, and faust's
         Topic.send adds a message wrapper, callbacks and sensor calls to each.
         """
         send = self.app.producer.send
-        records: list[Record] = []
-        delivered = []
-        for step in steps:  # fires the next lot: an error there is not Kafka's, and is not caught as one
-            try:
-                for record in step:
-                    topic = self.output_topics[record.stream]
-                    delivered.append(await send(topic, record.key, record.value, None, None, list(record.headers)))
-            except Exception as exc:
-                raise NotDelivered(repr(exc)) from exc
-            records.extend(step)
-            await asyncio.sleep(0)  # the producer sends these while the next lot is fired
+        try:
+            return [await send(self.output_topics[record.stream], record.key, record.value, None, None,
+                               list(record.headers)) for record in records]
+        except Exception as exc:
+            raise NotDelivered(repr(exc)) from exc
+
+    @staticmethod
+    async def _acknowledged(delivered: list[asyncio.Future]) -> None:
+        """Wait until Kafka has acknowledged every record sent."""
         if delivered:
             try:
                 await asyncio.gather(*delivered)
             except Exception as exc:
                 raise NotDelivered(repr(exc)) from exc
-        return records
 
     def _rebuild(self) -> None:
         self.needs_rebuild = False
