@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_scale import build_states, in_process_tick_cost  # noqa: E402
+from bench.bench_scale import build_states, in_process_tick_cost, proc_memory  # noqa: E402
 from bench.bench_worker import PARTITIONS, POLICY, machine_facts  # noqa: E402
 from worker.adapters.faust_runtime import TicketCodec  # noqa: E402
 from worker.domain.policy import load_policy  # noqa: E402
@@ -43,13 +43,6 @@ from worker.service.timer_service import ServiceSettings, TimerService  # noqa: 
 from worker.settings import WorkerSettings  # noqa: E402
 
 MiB = 1024 * 1024
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def settings() -> WorkerSettings:
@@ -76,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         encoded, build_s = pool.submit(encoded_tickets, n, args.seed).result()
     gc.collect()
-    before = rss_mib()
+    before = proc_memory("self")["rss_mib"]
     codec = TicketCodec()
     decode_started = time.perf_counter()
     store = {ticket: codec.loads(raw) for ticket, raw in encoded}
@@ -84,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     service = TimerService(TicketEngine(load_policy(POLICY)), store, ServiceSettings())
     tick = in_process_tick_cost(service, PARTITIONS, args.tick_rounds)  # also rebuilds the heaps (assign)
     gc.collect()
-    after = rss_mib()
+    after = proc_memory("self")["rss_mib"]
     if tick["pending"] != n:
         print(f"bench_memory: FAILED: {tick['pending']} pending timers for {n} tickets", file=sys.stderr)
         return 1

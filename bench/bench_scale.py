@@ -191,6 +191,16 @@ def in_process_tick_cost(service: TimerService, partitions: int, rounds: int) ->
 # ---------------------------------------------------------------------------
 
 
+def proc_memory(pid: int | str) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of process ``pid`` ("self" for this one), in MiB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return {"rss_mib": fields["VmRSS"], "peak_rss_mib": fields["VmHWM"]}
+
+
 class Worker(App):
     """A worker process with its settings, HTTP port and a reader of its JSON log lines."""
 
@@ -218,13 +228,7 @@ class Worker(App):
         return fresh
 
     def memory(self) -> dict[str, float]:
-        """VmRSS and VmHWM (peak) in MiB."""
-        fields = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                fields[name] = int(value.split()[0]) / 1024
-        return {"rss_mib": round(fields["VmRSS"], 1), "peak_rss_mib": round(fields["VmHWM"], 1)}
+        return {name: round(mib, 1) for name, mib in proc_memory(self.pid).items()}
 
     def stop_async(self) -> None:
         """SIGTERM without waiting (App.stop waits later)."""
