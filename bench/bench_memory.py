@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_scale import build_states, in_process_tick_cost, proc_memory  # noqa: E402
 from bench.bench_worker import PARTITIONS, POLICY, machine_facts  # noqa: E402
-from worker.adapters.faust_runtime import TicketCodec  # noqa: E402
+from worker.adapters.ticket_table import TicketCodec  # noqa: E402
 from worker.domain.policy import load_policy  # noqa: E402
 from worker.domain.timers import TicketEngine  # noqa: E402
 from worker.service.timer_service import ServiceSettings, TimerService  # noqa: E402

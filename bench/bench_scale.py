@@ -91,7 +91,7 @@ from bench.bench_worker import (  # noqa: E402
     produce, records_of, report, run_on_embedded_broker, spread_stats, worker_settings,
 )
 from worker.adapters.embedded_broker import EmbeddedBroker, free_port  # noqa: E402
-from worker.adapters.faust_runtime import TicketCodec  # noqa: E402
+from worker.adapters.ticket_table import TicketCodec  # noqa: E402
 from worker.adapters.kafka_admin import prepare_topics  # noqa: E402
 from worker.domain.policy import load_policy  # noqa: E402
 from worker.domain.timers import EngineSettings, TicketEngine  # noqa: E402

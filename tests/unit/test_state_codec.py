@@ -42,7 +42,7 @@ def test_unknown_version_is_refused():
 
 
 def test_table_codec_roundtrips_a_stored_ticket():
-    from worker.adapters.faust_runtime import TicketCodec
+    from worker.adapters.ticket_table import TicketCodec
     from worker.service.timer_service import StoredTicket
 
     state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state

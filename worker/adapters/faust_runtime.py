@@ -19,19 +19,17 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import faust
-from faust.serializers import codecs
 from faust.types import TP
 
 from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
+from worker.adapters.ticket_table import TicketValue
 from worker.domain.policy import Policy
-from worker.domain.state_codec import state_from_dict, state_to_dict
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
 from worker.service.staged_store import StagedStore
@@ -39,7 +37,6 @@ from worker.service.timer_service import Handled, ServiceSettings, StoredTicket,
 from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
-TICKET_CODEC = "incident_timer_ticket"
 STALL_SECONDS = 5.0  # a ticker round (end offsets, tick records) slower than this is reported as a broker stall
 LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
@@ -47,41 +44,6 @@ FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick 
 
 class NotDelivered(Exception):
     """The producer refused outputs, or Kafka did not acknowledge them (the message is the cause's repr)."""
-
-
-class TicketCodec(codecs.Codec):
-    """Table values: StoredTicket objects in memory, compact JSON in the changelog (and RocksDB).
-
-    The memory store keeps the objects themselves, so reading a ticket costs no decoding.
-    """
-
-    def _dumps(self, stored: StoredTicket) -> bytes:
-        return json.dumps(
-            {"p": stored.partition, "k": stored.kinds, "h": stored.held, "state": state_to_dict(stored.state)},
-            separators=(",", ":"),
-        ).encode()
-
-    def _loads(self, raw: bytes) -> StoredTicket:
-        data = json.loads(raw)
-        return StoredTicket(data["p"], data["k"], data["h"], state_from_dict(data["state"]))
-
-
-codecs.register(TICKET_CODEC, TicketCodec())
-
-
-class TicketValue:
-    """The ticket table's faust value type: it names the codec, and values pass through as decoded.
-
-    faust reads a table's serializer from its value type (``_options.serializer``,
-    as on faust Records) and rebuilds values with ``from_data``; StoredTicket is a
-    plain dataclass, so this stands in for a Record.
-    """
-
-    _options = SimpleNamespace(serializer=TICKET_CODEC)
-
-    @classmethod
-    def from_data(cls, data: StoredTicket, preferred_type: Any = None) -> StoredTicket:
-        return data
 
 
 class StreamProgress:
