@@ -149,9 +149,22 @@ async def test_writes_of_a_partition_given_away_are_not_sent_nor_waited_for(runn
     assert tickets.unacknowledged_from(OPENED) is None
 
 
+async def test_a_few_writes_are_sent_by_the_agent_and_many_are_left_to_the_writer(running):
+    app, tickets, producer = running
+    tickets["T-1"] = ticket("T-1")
+    await tickets.send(OPENED, 3)
+    assert len(producer.sent) == 1  # sent before the agent goes on
+    for n in range(ticket_table.INLINE + 1):
+        tickets[f"T-{n}"] = ticket(f"T-{n}")
+    await tickets.send(OPENED, 4)
+    assert len(producer.sent) == 1  # queued: the agent goes on firing
+    await producer.until_sent(1 + ticket_table.INLINE + 1)
+
+
 async def test_the_agent_waits_while_the_backlog_is_over_its_bound(running, monkeypatch):
     app, tickets, producer = running
     monkeypatch.setattr(ticket_table, "BACKLOG", 1)
+    monkeypatch.setattr(ticket_table, "INLINE", 0)
     producer.gate = asyncio.Event()
     tickets["T-1"] = ticket("T-1")
     tickets["T-2"] = ticket("T-2")

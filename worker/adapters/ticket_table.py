@@ -9,10 +9,12 @@ every fired timer. ``TicketTable`` keeps faust's store (memory or RocksDB,
 recovered by faust from the same changelog) and sends the changelog records
 straight to the producer, in the bytes faust would write.
 
-The records are sent by one task, as faust's buffer does, so the agent goes on
-firing while the changelog catches up; the agent waits only when more than
-``BACKLOG`` writes are queued. Each record carries its ticket's value at the
-time it is sent, so a ticket written twice meanwhile is still right.
+A record's few writes (an input's one ticket) are sent by the agent itself when
+nothing is queued. Larger ones (a tick's fired tickets) are queued for one
+task, as faust's buffer does, so the agent goes on firing while the changelog
+catches up; the agent waits only when more than ``BACKLOG`` writes are queued.
+Each record carries its ticket's value at the time it is sent, so a ticket
+written twice meanwhile is still right.
 
 faust commits an offset once its producer is flushed, whether or not the
 changelog writes were acknowledged: a failed write was lost silently. Here
@@ -41,6 +43,7 @@ from worker.service.timer_service import StoredTicket
 log = get_logger("incident_timer.worker")
 TICKET_CODEC = "incident_timer_ticket"
 BACKLOG = 50_000  # changelog writes queued before the agent waits for the sender
+INLINE = 8  # a record's writes up to this many are sent by the agent itself, when none are queued
 
 
 class TicketCodec(codecs.Codec):
@@ -107,6 +110,7 @@ class TicketTable(MutableMapping[str, StoredTicket]):
         self._idle.set()
         self._ebbed = asyncio.Event()  # the backlog is under BACKLOG
         self._ebbed.set()
+        self._producer: Any = None  # set by ``run``
 
     # -- the mapping: faust's store ------------------------------------------------
     def __getitem__(self, key: str) -> StoredTicket:
@@ -137,13 +141,16 @@ class TicketTable(MutableMapping[str, StoredTicket]):
 
     # -- the changelog ----------------------------------------------------------------
     async def send(self, source: TP, offset: int) -> None:
-        """Queue the changelog records of the writes made while processing ``source`` at ``offset`` (the
-        changelog partition is the source's); wait while the backlog is over ``BACKLOG``."""
+        """Send, or queue for ``run``, the changelog records of the writes made while processing ``source``
+        at ``offset`` (the changelog partition is the source's); wait while the backlog is over ``BACKLOG``."""
         if self._written:
             keys, self._written = list(dict.fromkeys(self._written)), []
             writes = _Writes(source, offset, keys)
             self._unacknowledged.setdefault(source, deque()).append(writes)
-            self._queue(writes)
+            if self._producer is not None and self._idle.is_set() and len(keys) <= INLINE:
+                await self._send(writes)  # no task switch per input record
+            else:
+                self._queue(writes)
         await self._ebbed.wait()
 
     def _queue(self, writes: _Writes) -> None:
@@ -155,14 +162,14 @@ class TicketTable(MutableMapping[str, StoredTicket]):
             self._ebbed.clear()
 
     async def run(self, producer: Any) -> None:
-        """Send the queued writes, each ticket's current value (or a tombstone), for as long as it runs."""
+        """Send the queued writes for as long as it runs."""
+        self._producer = producer
         while True:
             await self._queued.wait()
             while self._outbox:
                 writes = self._outbox.popleft()
                 if not writes.forgotten:  # else its state is not ours to write any more
-                    writes.acks = [await self._send_current(producer, key, writes.source.partition)
-                                   for key in writes.keys]
+                    await self._send(writes)
                 self._backlog -= len(writes.keys)
                 if self._backlog <= BACKLOG:
                     self._ebbed.set()
@@ -173,12 +180,16 @@ class TicketTable(MutableMapping[str, StoredTicket]):
         """Wait until every queued write has been handed to the producer (before partitions are handed over)."""
         await self._idle.wait()
 
-    async def _send_current(self, producer: Any, key: str, partition: int) -> asyncio.Future:
-        """The acknowledgement of the ticket's current value sent to the changelog (failed if refused)."""
+    async def _send(self, writes: _Writes) -> None:
+        writes.acks = [await self._send_current(key, writes.source.partition) for key in writes.keys]
+
+    async def _send_current(self, key: str, partition: int) -> asyncio.Future:
+        """The acknowledgement of the ticket's current value (or a tombstone) sent to the changelog; a
+        failed one if the producer refused it."""
         try:
             stored = self.table.data.get(key)
             value = None if stored is None else self._codec.dumps(stored)
-            return await producer.send(self.topic, self._key(key), value, partition, None, None)
+            return await self._producer.send(self.topic, self._key(key), value, partition, None, None)
         except Exception as exc:  # noqa: BLE001 - a refusal (or a store error) is a failed write: sent again
             refused = asyncio.get_running_loop().create_future()
             refused.set_exception(exc)
