@@ -12,7 +12,10 @@ receives the encoded values, then decodes them into a dict as recovery does and
 rebuilds the due heaps (``TimerService.assign``). Baseline: this same process
 holding the encoded values, before decoding. Reported: resident memory (VmRSS)
 added by the decoded tickets and heaps, per ticket; ``on_tick`` with N pending
-timers against an empty service (the heap must not be scanned).
+timers against an empty service (the heap must not be scanned); and the pause of
+a full garbage collection with the tickets, before and after ``gc.freeze()``
+(the worker freezes the recovered tickets after its rebuild), against the pause
+before decoding.
 
 Only the state is measured: a worker adds faust's table entry per ticket and
 its own 78 MiB at start. ``bench_scale.py`` measures the worker's RSS up to the
@@ -56,6 +59,13 @@ def encoded_tickets(n: int, seed: int) -> tuple[list[tuple[str, bytes]], float]:
     return [(ticket, codec.dumps(stored)) for ticket, stored in service.store.items()], build_s
 
 
+def full_collection_s() -> float:
+    """The pause of a full garbage collection: the worker's event loop stands still meanwhile."""
+    started = time.perf_counter()
+    gc.collect()
+    return round(time.perf_counter() - started, 3)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, help="open tickets (default 1,000,000; quick 20,000)")
@@ -68,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         encoded, build_s = pool.submit(encoded_tickets, n, args.seed).result()
-    gc.collect()
+    empty_pause = full_collection_s()
     before = proc_memory("self")["rss_mib"]
     codec = TicketCodec()
     decode_started = time.perf_counter()
@@ -76,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     decode_s = time.perf_counter() - decode_started
     service = TimerService(TicketEngine(load_policy(POLICY)), store, ServiceSettings())
     tick = in_process_tick_cost(service, PARTITIONS, args.tick_rounds)  # also rebuilds the heaps (assign)
-    gc.collect()
+    pause = {"empty_s": empty_pause, "tickets_s": full_collection_s()}
     after = proc_memory("self")["rss_mib"]
+    gc.freeze()  # as the worker does after its rebuild
+    pause["frozen_s"] = full_collection_s()
+    gc.unfreeze()
     if tick["pending"] != n:
         print(f"bench_memory: FAILED: {tick['pending']} pending timers for {n} tickets", file=sys.stderr)
         return 1
@@ -89,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  state bytes per ticket {per_ticket:,.0f} (changelog value {value_bytes:.0f} bytes)")
     print(f"  on_tick, nothing due: {tick['on_tick_us']} us with {n:,} pending against {tick['on_tick_us_empty']} us "
           f"empty (ratio {tick['ratio']}); heap rebuild {tick['assign_s']} s")
+    print(f"  full garbage collection: {pause['tickets_s']} s with the tickets, {pause['frozen_s']} s once they are "
+          f"frozen (gc.freeze, as the worker does after its rebuild), {pause['empty_s']} s before decoding")
     summary = {"bench": "memory", "ok": True, "tickets": n, "partitions": PARTITIONS, "build_s": round(build_s, 1),
                "decode_s": round(decode_s, 1), "rss_before_mib": round(before, 1), "rss_after_mib": round(after, 1),
                "state_bytes_per_ticket": round(per_ticket, 1), "changelog_value_bytes": round(value_bytes, 1),
-               "tick_in_process": tick, "machine": {**machine_facts(), "wall_s": round(time.monotonic() - started, 1)}}
+               "tick_in_process": tick, "gc_pause": pause, "machine": {**machine_facts(), "wall_s": round(time.monotonic() - started, 1)}}
     print(json.dumps(summary, separators=(",", ":")))
     return 0
 
