@@ -29,7 +29,7 @@ from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
-from worker.adapters.ticket_table import TicketTable, TicketValue
+from worker.adapters.ticket_table import TicketValue
 from worker.domain.policy import Policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
@@ -170,13 +170,12 @@ class TimerApp:
         self.table = self.app.Table("tickets", partitions=partitions, key_type=str, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
-        self.tickets = TicketTable(self.table)
-        self.store: StagedStore[StoredTicket] = StagedStore(self.tickets)
+        self.store: StagedStore[StoredTicket] = StagedStore(self.table)
         self.service = TimerService(
             engine, self.store, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
         self.progress = StreamProgress()
-        self.app.commit_limit = self.commit_limit  # read by the timerkafka transport
+        self.app.commit_limit = self.progress.commit_limit  # read by the timerkafka transport
         self.needs_rebuild = True
         self.started = False
         self.assigned_at: float | None = None
@@ -193,15 +192,6 @@ class TimerApp:
             return "recovering state after a rebalance"
         return None
 
-    def commit_limit(self, tp: TP) -> int | None:
-        """The highest offset of ``tp`` that may be committed: past records processed, and whose
-        changelog writes Kafka has acknowledged."""
-        processed = self.progress.commit_limit(tp)
-        unacknowledged = self.tickets.unacknowledged_from(tp)
-        if processed is None or unacknowledged is None:
-            return processed
-        return min(processed, unacknowledged)
-
     # -- wiring ----------------------------------------------------------------
     def _wire(self) -> None:
         app = self.app
@@ -210,8 +200,6 @@ class TimerApp:
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             self.needs_rebuild = True
             self.metrics.ready.set(0)
-            # Our last ticket states reach the changelog before the next owner recovers from it.
-            await self.tickets.drained()
 
         @app.on_partitions_assigned.connect
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -234,10 +222,6 @@ class TimerApp:
             self.started = True
             if self.assigned_at is None:
                 self.metrics.ready.set(1)
-
-        @app.task
-        async def changelog_writer() -> None:
-            await self.tickets.run(self.app.producer)
 
         app.agent(self.inputs, name="incident_timer.timers")(self._process)
         app.timer(self.tick_seconds)(self._send_ticks)
@@ -322,7 +306,6 @@ class TimerApp:
                 await self.app.consumer.seek_in_thread(message.tp, message.offset)
                 continue
             self.store.apply()
-            await self.tickets.send(message.tp, message.offset)
             for record in records:
                 _log_output(record)
             # Only now may the offset be committed.
@@ -365,7 +348,6 @@ class TimerApp:
     def _rebuild(self) -> None:
         self.needs_rebuild = False
         owned = self.owned_partitions()
-        self.tickets.keep_only(owned)
         self.service.assign(owned)
         # The recovered tickets live long and hold no reference cycles: a full garbage collection
         # need not walk them (at a million tickets that walk is a pause of over a second, during
