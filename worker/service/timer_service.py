@@ -231,10 +231,9 @@ class TimerService:
         """
         clock = self._clock(partition)
         records: list[Record] = []
-        heap = clock.heap
         fired = 0
-        while heap and heap[0][0] <= clock.horizon and (limit is None or fired < limit):
-            due, ticket_id = heapq.heappop(heap)
+        while self.due(partition) and (limit is None or fired < limit):
+            due, ticket_id = heapq.heappop(clock.heap)
             stored = self.store.get(ticket_id)
             if stored is None or stored.state.due != due:
                 continue  # stale entry: the ticket moved on since
