@@ -51,7 +51,9 @@ partition and stops after the first measure.
    (checked on the open_timers metric). From T - 2 s until the last burst
    breach is on the output topic, other input keeps flowing (--flow-rate opened
    events per second). Figure: CreateTime of the last burst breach - T (target
-   under 10 s), and the breaches per second while draining.
+   under 10 s), the breaches per second while draining, and the CPU seconds
+   the worker and the broker used from T - 2 s to then (per breach for the
+   worker: a figure less at the mercy of the shared machine than the time).
 
 Prints a table, then one JSON line with the figures and machine facts. Exits 1
 when something did not complete (a worker died, did not get ready, not every
@@ -524,8 +526,11 @@ class ScaleBench:
         self.say(f"burst produced in {produce_s:.1f} s, all applied {(due.timestamp() - applied_at):.1f} s before due")
         flow = Flow(self.bootstrap, self.scale, args.flow_rate)
 
+        cpu_from: list[float] = []  # worker and broker CPU seconds when the flow starts (due second - 2 s)
+
         async def start_flow() -> None:
             await asyncio.sleep(max(0.0, due.timestamp() - 2 - time.time()))  # the flow starts at a chosen instant
+            cpu_from.extend((cpu_seconds(scale.pid), cpu_seconds(self.broker_pid)))
             await flow.run()
 
         flow_task = asyncio.create_task(start_flow())
@@ -535,11 +540,15 @@ class ScaleBench:
         finally:
             flow.stopping = True
             await flow_task
+        cpu_used = (cpu_seconds(scale.pid) - cpu_from[0], cpu_seconds(self.broker_pid) - cpu_from[1]) if cpu_from \
+            else (math.nan, math.nan)
         stamps = sorted(ts for ts, _ in found.values())
         burst = {"tickets": b, "open_tickets": n, "producer_batch_bytes": args.burst_batch_bytes,
                  "due_second": due.isoformat(), "produce_s": round(produce_s, 1),
                  "applied_before_due_s": round(due.timestamp() - applied_at, 1), "breaches": len(found),
-                 "flow_rate": args.flow_rate, "flow_events": flow.sent}
+                 "flow_rate": args.flow_rate, "flow_events": flow.sent,
+                 "worker_cpu_s": _r(cpu_used[0], 2), "broker_cpu_s": _r(cpu_used[1], 2),
+                 "worker_cpu_ms_per_breach": _r(1000 * cpu_used[0] / max(1, len(found)), 3)}
         if stamps:
             burst["first_ms"] = stamps[0] - due.timestamp() * 1000
             burst["last_ms"] = stamps[-1] - due.timestamp() * 1000
@@ -642,6 +651,8 @@ def print_table(results: dict[str, Any]) -> None:
         row("  first breach after the due second, s", _r(burst.get("first_ms", math.nan) / 1000, 2))
         row("  breaches per second while draining", burst.get("drain_per_s"))
         row("  other input meanwhile (events, rate)", f"{burst['flow_events']} @ {burst['flow_rate']}/s")
+        row("  worker CPU ms per breach (from due - 2 s)", burst.get("worker_cpu_ms_per_breach"))
+        row("  worker / broker CPU s", f"{burst.get('worker_cpu_s')} / {burst.get('broker_cpu_s')}")
         print()
 
 def main(argv: list[str] | None = None) -> int:
