@@ -22,16 +22,16 @@ class Producer:
     def __init__(self, journal: list, refuse: bool = False, fail_ack: bool = False) -> None:
         self.journal, self.refuse, self.fail_ack = journal, refuse, fail_ack
 
-    async def send(self, topic, key, value, partition, timestamp, headers):
+    async def send_batched(self, records):
         if self.refuse:
             raise RuntimeError("buffer full")
-        self.journal.append(("sent", key))
+        self.journal += [("sent", key) for _, key, _, _ in records]
         future = asyncio.get_running_loop().create_future()
         if self.fail_ack:
             future.set_exception(RuntimeError("not acknowledged"))
         else:
             future.set_result(None)
-        return future
+        return [future]
 
 
 def runtime(producer: Producer) -> TimerApp:

@@ -324,15 +324,13 @@ class TimerApp:
         return records
 
     async def _send(self, records: list[Record]) -> list[asyncio.Future]:
-        """Hand the records to faust's producer; the futures of their acknowledgements.
-
-        Straight to the producer: the records are bytes already, and faust's
-        Topic.send adds a message wrapper, callbacks and sensor calls to each.
-        """
-        send = self.app.producer.send
+        """Hand the records to the producer as batches (see record_batches); the futures of their
+        acknowledgements."""
+        topics = self.output_topics
         try:
-            return [await send(self.output_topics[record.stream], record.key, record.value, None, None,
-                               list(record.headers)) for record in records]
+            return await self.app.producer.send_batched(
+                [(topics[record.stream], record.key, record.value, list(record.headers)) for record in records]
+            )
         except Exception as exc:
             raise NotDelivered(repr(exc)) from exc
 

@@ -1,7 +1,7 @@
 """faust's aiokafka transport with a configurable fetch wait and commits capped at what was processed.
 
 Registered as the ``timerkafka`` transport through faust's ``faust.transports``
-entry point. Two changes to faust's own:
+entry point. Changes to faust's own:
 
 - faust hard-codes ``fetch_max_wait_ms=1500`` for its stream consumer. Kafka
   answers a fetch as soon as data arrives, but brokers that hold fetches for the
@@ -21,6 +21,8 @@ entry point. Two changes to faust's own:
   worker left). Stream partitions are held from their assignment until the
   seek that ends recovery has completed and faust has emptied its stream
   queues after it.
+- The producer also sends records as aiokafka record batches
+  (``send_batched``), which the worker uses for its outputs.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any, Optional
 from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+from worker.adapters.record_batches import Headers, send_batched
 
 DEFAULT_FETCH_MAX_WAIT_MS = 500  # Kafka's own default; TimerApp sets app.fetch_max_wait_ms
 
@@ -186,5 +190,12 @@ class Consumer(faust_aiokafka.Consumer):
         return None if processed is None else min(offset, processed)
 
 
+class Producer(faust_aiokafka.Producer):
+    async def send_batched(self, records: Iterable[tuple[str, bytes | None, bytes | None, Headers]]) -> list[Any]:
+        """Send records as aiokafka record batches (see record_batches); the futures of the batches."""
+        return await send_batched(self._ensure_producer(), records)
+
+
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+    Producer = Producer
