@@ -51,6 +51,21 @@ def test_table_codec_roundtrips_a_stored_ticket():
     assert codec.loads(codec.dumps(stored)) == stored
 
 
+def test_table_codec_reads_the_changelog_of_earlier_versions_and_writes_non_ascii_as_utf8():
+    """Earlier versions wrote the value with the json module, non-ASCII text escaped; a restart reads both."""
+    import json
+
+    from worker.adapters.ticket_table import TicketCodec
+    from worker.service.timer_service import StoredTicket
+
+    state = ENGINE.apply(TicketState("T-Örebro-1"), opened(event_id="öppnad"), now=at(0)).state
+    stored = StoredTicket(3, "r", 0, state)
+    codec = TicketCodec()
+    earlier = json.dumps({"p": 3, "k": "r", "h": 0, "state": state_to_dict(state)}, separators=(",", ":")).encode()
+    assert b"\\u00d6" in earlier and "Ö".encode() in codec.dumps(stored)
+    assert codec.loads(earlier) == stored == codec.loads(codec.dumps(stored))
+
+
 def test_decoded_tickets_share_their_repeated_values():
     """A million open tickets in memory: severity, plan, region and the empty fact set are one object each."""
     first, second = (loads(dumps(ENGINE.apply(TicketState(t), opened(), now=at(0)).state))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from faust.serializers import codecs
 
 from worker.domain.state_codec import state_from_dict, state_to_dict
@@ -18,16 +18,17 @@ class TicketCodec(codecs.Codec):
     """Table values: StoredTicket objects in memory, compact JSON in the changelog (and RocksDB).
 
     The memory store keeps the objects themselves, so reading a ticket costs no decoding.
+    orjson writes the bytes ``json.dumps`` with compact separators writes (non-ASCII
+    text as UTF-8 rather than escaped); either reads both.
     """
 
     def _dumps(self, stored: StoredTicket) -> bytes:
-        return json.dumps(
-            {"p": stored.partition, "k": stored.kinds, "h": stored.held, "state": state_to_dict(stored.state)},
-            separators=(",", ":"),
-        ).encode()
+        return orjson.dumps(
+            {"p": stored.partition, "k": stored.kinds, "h": stored.held, "state": state_to_dict(stored.state)}
+        )
 
     def _loads(self, raw: bytes) -> StoredTicket:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         return StoredTicket(data["p"], data["k"], data["h"], state_from_dict(data["state"]))
 
 
