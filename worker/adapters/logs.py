@@ -13,10 +13,12 @@ event at INFO and WARNING).
 
 from __future__ import annotations
 
+import json
 import logging.config
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 _SHARED = [
@@ -35,10 +37,19 @@ class _NamedWriteLogger(structlog.WriteLogger):
         self.name = name
 
 
+def _json_line(event: dict, **options: Any) -> str:
+    """orjson, about 4x faster per line than json (the worker logs a line per event and per output); json
+    for what orjson refuses (lone surrogates, integers past 64 bits), so that no line is lost."""
+    try:
+        return orjson.dumps(event, default=options.get("default"), option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(event, **options)
+
+
 def _renderer(fmt: str) -> Any:
     if fmt == "console":
         return structlog.dev.ConsoleRenderer(colors=False)
-    return structlog.processors.JSONRenderer()
+    return structlog.processors.JSONRenderer(serializer=_json_line)
 
 
 def logging_config(level: str, fmt: str) -> dict:
