@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +20,9 @@ class TicketCodec(codecs.Codec):
 
     The memory store keeps the objects themselves, so reading a ticket costs no decoding.
     orjson writes the bytes ``json.dumps`` with compact separators writes (non-ASCII
-    text as UTF-8 rather than escaped); either reads both.
+    text as UTF-8 rather than escaped), ten times faster. Recovery reads them with
+    ``json``: tickets decoded by orjson took 65 bytes more each in memory (757
+    against 692 per ticket at a million, bench_memory.py), for 2.3 s less decoding.
     """
 
     def _dumps(self, stored: StoredTicket) -> bytes:
@@ -28,7 +31,7 @@ class TicketCodec(codecs.Codec):
         )
 
     def _loads(self, raw: bytes) -> StoredTicket:
-        data = orjson.loads(raw)
+        data = json.loads(raw)
         return StoredTicket(data["p"], data["k"], data["h"], state_from_dict(data["state"]))
 
 
