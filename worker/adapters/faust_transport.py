@@ -22,9 +22,7 @@ entry point. Changes to faust's own:
   seek that ends recovery has completed and faust has emptied its stream
   queues after it.
 - The producer also sends records as aiokafka record batches
-  (``send_batched``), which the worker uses for its outputs, and its buffer
-  (table changelog records) hands its records over as batches too
-  (``producer_buffer``).
+  (``send_batched``), which the worker uses for its outputs.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from worker.adapters.producer_buffer import BatchingProducerBuffer
 from worker.adapters.record_batches import Headers, send_batched
 
 DEFAULT_FETCH_MAX_WAIT_MS = 500  # Kafka's own default; TimerApp sets app.fetch_max_wait_ms
@@ -194,12 +191,6 @@ class Consumer(faust_aiokafka.Consumer):
 
 
 class Producer(faust_aiokafka.Producer):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.app.conf.producer_threaded:  # a threaded producer keeps faust's buffer
-            self.buffer = BatchingProducerBuffer(loop=self.loop, beacon=self.beacon)
-            self.buffer.app = self.app
-
     async def send_batched(self, records: Iterable[tuple[str, bytes | None, bytes | None, Headers]]) -> list[Any]:
         """Send records as aiokafka record batches (see record_batches); the futures of the batches."""
         return await send_batched(self._ensure_producer(), records)
