@@ -21,6 +21,9 @@ entry point. Changes to faust's own:
   worker left). Stream partitions are held from their assignment until the
   seek that ends recovery has completed and faust has emptied its stream
   queues after it.
+- faust's producer buffer (where table changelog records wait) could let a
+  commit pass records it had not handed over yet; this producer's buffer does
+  not (``producer_buffer``).
 - The producer also sends records as aiokafka record batches
   (``send_batched``), which the worker uses for its outputs.
 """
@@ -35,6 +38,7 @@ from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from worker.adapters.producer_buffer import CommitSafeProducerBuffer
 from worker.adapters.record_batches import Headers, send_batched
 
 DEFAULT_FETCH_MAX_WAIT_MS = 500  # Kafka's own default; TimerApp sets app.fetch_max_wait_ms
@@ -191,6 +195,12 @@ class Consumer(faust_aiokafka.Consumer):
 
 
 class Producer(faust_aiokafka.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.app.conf.producer_threaded:  # a threaded producer keeps faust's buffer
+            self.buffer = CommitSafeProducerBuffer(loop=self.loop, beacon=self.beacon)
+            self.buffer.app = self.app
+
     async def send_batched(self, records: Iterable[tuple[str, bytes | None, bytes | None, Headers]]) -> list[Any]:
         """Send records as aiokafka record batches (see record_batches); the futures of the batches."""
         return await send_batched(self._ensure_producer(), records)
