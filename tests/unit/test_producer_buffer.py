@@ -69,3 +69,29 @@ async def test_a_flush_without_the_task_hands_over_by_itself():
     put(buffer, channel, [b"a", b"b"])
     await buffer.flush()
     assert channel.handed == [b"a", b"b"]
+
+
+class EndlessChannel:
+    """Each record handed over brings another into the buffer, as an agent writing all the time does."""
+
+    def __init__(self, buffer: CommitSafeProducerBuffer, limit: int) -> None:
+        self.buffer, self.limit = buffer, limit
+        self.handed: list[bytes] = []
+
+    async def publish_message(self, fut: FutureMessage, wait: bool = False) -> None:
+        self.handed.append(fut.message.key)
+        if len(self.handed) + self.buffer.size < self.limit:
+            put(self.buffer, self, [str(len(self.handed) + self.buffer.size).encode()])
+
+
+async def test_a_flush_under_steady_writes_ends_when_what_was_queued_before_it_is_handed_over():
+    buffer = new_buffer()
+    await buffer.start()
+    try:
+        channel = EndlessChannel(buffer, limit=1000)
+        put(buffer, channel, [b"a", b"b", b"c"])
+        await buffer.flush()
+        assert channel.handed[:3] == [b"a", b"b", b"c"]
+        assert len(channel.handed) < 10  # not held until the buffer is empty (1,000 records on)
+    finally:
+        await buffer.stop()

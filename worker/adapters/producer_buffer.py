@@ -15,9 +15,11 @@ have. faust's buffer flush does not ensure that:
 
 The commit then went ahead with changelog records still here, and a crash
 before they left lost those ticket changes while their inputs counted as
-processed. This flush hands over, in queue order, everything queued when it
-starts, together with the task; it gives up only when handing over fails, and
-then raises, so the commit does not happen.
+processed. This flush waits, without giving up, until the task has handed over
+everything queued when it started (the task wakes it then, not at every
+record); with the task not running (not started, stopped, failed) it hands the
+records over itself, in queue order. It gives up only when handing over fails,
+and then raises, so the commit does not happen.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 
 from faust.transport.producer import ProducerBuffer
+from faust.types.tuples import FutureMessage
 from mode import Service
 
 
@@ -33,8 +36,15 @@ class CommitSafeProducerBuffer(ProducerBuffer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._in_hand = 0  # the record being handed over
-        self._handing_over = asyncio.Lock()  # one record at a time, task or flush: queue order
+        self._queued_total = 0  # records put since start
+        self._handed_total = 0  # records handed over (or failed) since start, in queue order
+        self._in_hand = 0  # the record the task is handing over
+        self._taking = False  # the task takes records from the queue
+        self._flushes: list[tuple[int, asyncio.Future]] = []  # (records to have been handed over, waiter)
+
+    def put(self, fut: FutureMessage) -> None:
+        self._queued_total += 1
+        super().put(fut)
 
     @property
     def size(self) -> int:
@@ -42,19 +52,47 @@ class CommitSafeProducerBuffer(ProducerBuffer):
 
     @Service.task
     async def _handle_pending(self) -> None:
-        while not self.should_stop:
-            async with self._handing_over:  # held while waiting: a flush finds nothing queued then
-                fut = await self.pending.get()
+        get_pending = self.pending.get
+        send_pending = self._send_pending
+        self._taking = True
+        try:
+            while not self.should_stop:
+                fut = await get_pending()
                 self._in_hand = 1
+                try:
+                    await send_pending(fut)
+                finally:
+                    self._in_hand = 0
+                    self._handed_total += 1
+                self.message_sent.set()
+                if self._flushes:
+                    self._wake_flushes()
+        finally:
+            self._taking = False
+            self._wake_flushes()  # they go on by themselves
+
+    async def flush(self) -> None:
+        target = self._queued_total
+        while self._handed_total < target:
+            if self._taking:
+                waiter = asyncio.get_running_loop().create_future()
+                self._flushes.append((target, waiter))
+                await waiter
+            else:  # not started, stopped or failed: hand over here, in queue order
+                fut = self.pending.get_nowait()
                 try:
                     await self._send_pending(fut)
                 finally:
-                    self._in_hand = 0
-            self.message_sent.set()
+                    self._handed_total += 1
+                self.message_sent.set()
 
-    async def flush(self) -> None:
-        while self.size:
-            async with self._handing_over:  # waits for the record in hand
-                if not self.pending.empty():
-                    await self._send_pending(self.pending.get_nowait())
-                    self.message_sent.set()
+    def _wake_flushes(self) -> None:
+        waiting = []
+        for target, waiter in self._flushes:
+            if waiter.done():
+                continue
+            if self._handed_total >= target or not self._taking:
+                waiter.set_result(None)
+            else:
+                waiting.append((target, waiter))
+        self._flushes = waiting
