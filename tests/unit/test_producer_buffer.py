@@ -71,27 +71,48 @@ async def test_a_flush_without_the_task_hands_over_by_itself():
     assert channel.handed == [b"a", b"b"]
 
 
-class EndlessChannel:
-    """Each record handed over brings another into the buffer, as an agent writing all the time does."""
-
-    def __init__(self, buffer: CommitSafeProducerBuffer, limit: int) -> None:
-        self.buffer, self.limit = buffer, limit
+class RecordingChannel:
+    def __init__(self) -> None:
         self.handed: list[bytes] = []
+        self.took_one = asyncio.Event()
 
     async def publish_message(self, fut: FutureMessage, wait: bool = False) -> None:
         self.handed.append(fut.message.key)
-        if len(self.handed) + self.buffer.size < self.limit:
-            put(self.buffer, self, [str(len(self.handed) + self.buffer.size).encode()])
+        self.took_one.set()
 
 
 async def test_a_flush_under_steady_writes_ends_when_what_was_queued_before_it_is_handed_over():
     buffer = new_buffer()
     await buffer.start()
+    channel = RecordingChannel()
+
+    async def agent() -> None:  # writes another record each time one has been handed over
+        for n in range(1000):
+            await channel.took_one.wait()
+            channel.took_one.clear()
+            put(buffer, channel, [str(n).encode()])
+
+    writing = asyncio.create_task(agent())
     try:
-        channel = EndlessChannel(buffer, limit=1000)
         put(buffer, channel, [b"a", b"b", b"c"])
         await buffer.flush()
         assert channel.handed[:3] == [b"a", b"b", b"c"]
         assert len(channel.handed) < 10  # not held until the buffer is empty (1,000 records on)
+    finally:
+        writing.cancel()
+        await buffer.stop()
+
+
+async def test_the_agents_are_held_until_max_messages_more_are_handed_over_without_a_log_line(caplog):
+    buffer = new_buffer()
+    await buffer.start()
+    try:
+        channel = SlowChannel()
+        channel.gate.set()  # a broker that keeps up
+        put(buffer, channel, [str(n).encode() for n in range(buffer.max_messages * 3)])
+        with caplog.at_level("INFO"):
+            await buffer.wait_until_ebb()
+        assert len(channel.handed) >= buffer.max_messages
+        assert caplog.records == []
     finally:
         await buffer.stop()
