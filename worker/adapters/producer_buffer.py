@@ -57,17 +57,15 @@ class CommitSafeProducerBuffer(ProducerBuffer):
     @Service.task
     async def _handle_pending(self) -> None:
         get_pending = self.pending.get
-        send_pending = self._send_pending
+        hand_over = self._hand_over
         try:
             while not self.should_stop:
                 fut = await get_pending()
                 self._in_hand = 1
                 try:
-                    await send_pending(fut)
+                    await hand_over(fut)
                 finally:
                     self._in_hand = 0
-                    self._handed_total += 1
-                self.message_sent.set()
                 if self._waiters:
                     self._wake_waiters()
         finally:
@@ -82,12 +80,15 @@ class CommitSafeProducerBuffer(ProducerBuffer):
                 self._waiters.append((target, waiter))
                 await waiter
             else:  # not started, stopped or failed: hand over here, in queue order
-                fut = self.pending.get_nowait()
-                try:
-                    await self._send_pending(fut)
-                finally:
-                    self._handed_total += 1
-                self.message_sent.set()
+                await self._hand_over(self.pending.get_nowait())
+
+    async def _hand_over(self, fut: FutureMessage) -> None:
+        """Publish one record as faust does; counted even when that fails (it has left the queue)."""
+        try:
+            await self._send_pending(fut)
+        finally:
+            self._handed_total += 1
+        self.message_sent.set()  # faust's flush_atmost, still part of the buffer's interface, waits on it
 
     async def wait_until_ebb(self) -> None:
         """faust's conductor calls this before every record it hands the agents: while more than
