@@ -25,7 +25,6 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from worker.adapters.fired_through_table import FiredThroughTable
 from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
@@ -171,14 +170,8 @@ class TimerApp:
         }
         self.table = self.app.Table("tickets", partitions=partitions, key_type=str, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
-        self.fired_through = FiredThroughTable(
-            self.app.Table("fired_through", partitions=partitions, key_type=str, value_type=str),
-            engine,
-        )
         self.metrics = Metrics()
-        # What a tick fires is written to the table's storage only (see FiredThroughTable).
-        table = self.table
-        self.store: StagedStore[StoredTicket] = StagedStore(table, lambda key, value: table.data.__setitem__(key, value))
+        self.store: StagedStore[StoredTicket] = StagedStore(self.table)
         self.service = TimerService(
             engine, self.store, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
@@ -314,16 +307,12 @@ class TimerApp:
                     await self._acknowledged(await self._send(records))
             except NotDelivered as exc:  # record nothing, read the record again
                 self.store.discard()
-                self._assign()  # its heaps moved on with the discarded writes
+                self.service.assign(self.owned_partitions())  # its heaps moved on with the discarded writes
                 log.error("Kafka did not acknowledge the outputs: nothing recorded, reading the record again",
                           error=str(exc), topic=message.topic, partition=message.partition, offset=message.offset)
                 await self.app.consumer.seek_in_thread(message.tp, message.offset)
                 continue
-            if message.topic == self.settings.topic_ticks:
-                if self.store.apply(unlogged=True):
-                    self.fired_through.write(message.partition, self.service.fired_through(message.partition))
-            else:
-                self.store.apply()
+            self.store.apply()
             for record in records:
                 _log_output(record)
             # Only now may the offset be committed.
@@ -365,7 +354,8 @@ class TimerApp:
 
     def _rebuild(self) -> None:
         self.needs_rebuild = False
-        owned = self._assign()
+        owned = self.owned_partitions()
+        self.service.assign(owned)
         # Everything alive now, chiefly the recovered tickets (long-lived, no reference cycles), leaves
         # the full garbage collections: at a million tickets their walk is a 0.6 s pause during which
         # no timer fires (bench_memory.py). Objects created from here on are collected as usual.
@@ -377,12 +367,6 @@ class TimerApp:
         self.metrics.ready.set(1)
         log.info("due index rebuilt", partitions=sorted(owned),
                  pending_timers=sum(map(self.service.pending, owned)))
-
-    def _assign(self) -> set[int]:
-        """The service owns the owned partitions, their timers fired through what their marks say."""
-        owned = self.owned_partitions()
-        self.service.assign(owned, self.fired_through.read(owned))
-        return owned
 
     def _on_input(self, message: Any) -> list[Record]:
         started = time.perf_counter()

@@ -6,17 +6,11 @@ that says "emitted" for an output that never left the producer's buffer (seen
 with RocksDB, which writes at once: six facts lost in a kill storm). The timer
 service writes through this overlay; the runtime applies the writes once Kafka
 has acknowledged every output of the step, or discards them if it has not.
-
-Writes may also be applied *unlogged*: through ``write_unlogged``, to the same
-state without a changelog record (the faust table's own storage). The runtime does so for
-the tickets a tick fired: the partition's fired-through mark, written with them,
-lets a later owner bring their logged states forward (see TimerService.assign).
-Deletions are always logged, or the changelog would keep the ticket for good.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, ItemsView, Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, MutableMapping
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -27,9 +21,8 @@ _MISSING = object()
 class StagedStore(MutableMapping[str, V], Generic[V]):
     """A mapping over ``backing`` whose writes stay pending until ``apply``."""
 
-    def __init__(self, backing: MutableMapping[str, V], write_unlogged: Callable[[str, V], None] | None = None) -> None:
+    def __init__(self, backing: MutableMapping[str, V]) -> None:
         self.backing = backing
-        self.write_unlogged = backing.__setitem__ if write_unlogged is None else write_unlogged
         self._staged: dict[str, object] = {}
 
     @property
@@ -37,20 +30,15 @@ class StagedStore(MutableMapping[str, V], Generic[V]):
         """Writes (and deletions) not applied yet."""
         return len(self._staged)
 
-    def apply(self, unlogged: bool = False) -> int:
-        """Write the pending changes to the backing store, in the order they were made; with ``unlogged``,
-        the writes (not the deletions) through ``write_unlogged``. Returns how many writes went there."""
+    def apply(self) -> None:
+        """Write the pending changes to the backing store, in the order they were made."""
         staged, self._staged = self._staged, {}
-        write = self.write_unlogged if unlogged else self.backing.__setitem__
-        written_unlogged = 0
         for key, value in staged.items():
             if value is _DELETED:
                 if key in self.backing:
                     del self.backing[key]
             else:
-                write(key, value)  # type: ignore[arg-type]
-                written_unlogged += unlogged
-        return written_unlogged
+                self.backing[key] = value  # type: ignore[assignment]
 
     def discard(self) -> None:
         """Forget the pending changes: the backing store keeps what it had."""

@@ -6,19 +6,12 @@ calls ``on_input`` for each input record and ``on_tick`` for each periodic tick
 of a partition, telling whether the partition's inputs were read to their end
 (SPEC 5). Ticket state lives in a dict-like store (the changelog-backed table),
 written during the same call that produces the outputs.
-
-A partition also has a *fired-through* instant: every timer due up to it has
-fired. The runtime may keep the states a tick fired out of the changelog and
-write this one instant instead (a burst of 100,000 dues is then one changelog
-record, not 100,000). A later owner passes it to ``assign``; a ticket whose
-stored state has a timer due up to it is first brought forward to it without
-outputs (they went out before), then handled as usual.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -48,7 +41,6 @@ class PartitionClock:
     horizon: datetime = NEVER
     caught_up_at: datetime = NEVER
     lagging: bool = False
-    fired_through: datetime = NEVER
 
 
 class Observer(Protocol):
@@ -137,15 +129,12 @@ class TimerService:
         self._timers_changed = False
 
     # -- ownership -----------------------------------------------------------
-    def assign(self, partitions: set[int], fired_through: Mapping[int, datetime] | None = None) -> None:
+    def assign(self, partitions: set[int]) -> None:
         """Own exactly these partitions; rebuild their due heaps from the store.
 
-        ``fired_through``: per partition, the instant up to which its timers had
-        all fired, as recorded by its previous owner (see the module's doc).
         Call after the store has finished recovering (never on the bare assignment signal).
         """
-        marks = fired_through or {}
-        self.partitions = {p: PartitionClock(fired_through=marks.get(p, NEVER)) for p in partitions}
+        self.partitions = {p: PartitionClock() for p in partitions}
         self.timer_counts = Counter()
         for ticket_id, stored in self.store.items():
             clock = self.partitions.get(stored.partition)
@@ -163,11 +152,6 @@ class TimerService:
     def pending(self, partition: int) -> int:
         clock = self.partitions.get(partition)
         return len(clock.heap) if clock else 0
-
-    def fired_through(self, partition: int) -> datetime:
-        """The instant up to which every timer of the partition has fired (NEVER when not known)."""
-        clock = self.partitions.get(partition)
-        return clock.fired_through if clock else NEVER
 
     def may_fire_by(self, partition: int, instant: datetime) -> bool:
         """Whether a tick of ``partition`` at ``instant`` may have a timer to fire (True until it is owned)."""
@@ -190,7 +174,7 @@ class TimerService:
         clock = self._clock(partition)
         stored = self.store.get(decoded.ticket_id)
         step = self.engine.apply(
-            self._brought_forward(clock, stored), decoded, now, horizon=clock.horizon, lagging=clock.lagging
+            stored.state if stored else None, decoded, now, horizon=clock.horizon, lagging=clock.lagging
         )
         self.observer.received(topic, decoded.type)
         if step.duplicate:
@@ -254,26 +238,12 @@ class TimerService:
             if stored is None or stored.state.due != due:
                 continue  # stale entry: the ticket moved on since
             fired += 1
-            state = self._brought_forward(clock, stored)
-            step = Step(None) if state is None else self.engine.advance(
-                state, now, horizon=clock.horizon, lagging=clock.lagging)
+            step = self.engine.advance(stored.state, now, horizon=clock.horizon, lagging=clock.lagging)
             records.extend(self._commit(partition, ticket_id, step, stored, old_due_queued=False))
-        if not self.due(partition):
-            clock.fired_through = max(clock.fired_through, clock.horizon)
         self._report_timers()
         return records
 
     # -- state -----------------------------------------------------------------
-    def _brought_forward(self, clock: PartitionClock, stored: StoredTicket | None) -> TicketState | None:
-        """The stored state with its timers due up to the partition's fired-through instant applied, their
-        outputs dropped: they were emitted, only the state recording it was not written (None: dropped)."""
-        if stored is None:
-            return None
-        state = stored.state
-        if state.due is None or state.due > clock.fired_through:
-            return state
-        return self.engine.advance(state, clock.fired_through, horizon=clock.fired_through).state
-
     def _clock(self, partition: int) -> PartitionClock:
         clock = self.partitions.get(partition)
         if clock is None:
