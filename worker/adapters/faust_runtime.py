@@ -34,7 +34,6 @@ from worker.domain.policy import Policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
 from worker.service.staged_store import StagedStore
-from worker.service.ticks_in_flight import TicksInFlight
 from worker.service.timer_service import Handled, ServiceSettings, StoredTicket, TimerService
 from worker.settings import WorkerSettings
 
@@ -182,7 +181,6 @@ class TimerApp:
         self.assigned_at: float | None = None
         self.tick_seconds = settings.tick_interval.total_seconds()
         self.lag_refresh_at = 0.0  # monotonic time of the next tick round that asks every partition's end offsets
-        self.ticks_in_flight = TicksInFlight(patience=LAG_REFRESH_SECONDS)
         self.http = HttpEndpoints(self.metrics, self.not_ready_because, settings.http_port)
         self._wire()
 
@@ -201,13 +199,11 @@ class TimerApp:
         @app.on_partitions_revoked.connect
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             self.needs_rebuild = True
-            self.ticks_in_flight.clear()
             self.metrics.ready.set(0)
 
         @app.on_partitions_assigned.connect
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
             self.needs_rebuild = True
-            self.ticks_in_flight.clear()
             owned = {tp.partition for tp in assigned if tp.topic == self.settings.topic_ticks}
             log.info("partitions assigned", partitions=sorted(owned))
             # Recovery ends at the first record after it (faust holds records back until then);
@@ -246,19 +242,18 @@ class TimerApp:
         requests cost the broker (on some brokers in proportion to the topic's
         size), and most ticks of most partitions have nothing to fire. Every
         partition still gets end offsets every LAG_REFRESH_SECONDS, for the lag
-        metric. A partition whose last tick with end offsets the agent has not
-        finished yet gets none (see TicksInFlight).
+        metric.
         """
         if self.app.rebalancing:
             return
-        asked = time.monotonic()
-        ticking = self.owned_partitions() - self.ticks_in_flight.waiting(asked)
-        if not ticking:
+        owned = self.owned_partitions()
+        if not owned:
             return
         at = datetime.now(timezone.utc)
+        asked = time.monotonic()
         refresh = asked >= self.lag_refresh_at
         soon = at + self.settings.tick_interval
-        asking = {p for p in ticking if refresh or self.service.may_fire_by(p, soon)}
+        asking = {p for p in owned if refresh or self.service.may_fire_by(p, soon)}
         try:
             ends = await self.app.consumer.highwaters(*self.input_tps(asking)) if asking else {}
         except Exception as exc:  # noqa: BLE001 - any client error: report it, tick again next interval
@@ -267,15 +262,13 @@ class TimerApp:
             return
         if refresh:
             self.lag_refresh_at = asked + LAG_REFRESH_SECONDS
-        for partition in sorted(ticking):
+        for partition in sorted(owned):
             tick = {
                 "at": at.isoformat(),
                 "ends": [[tp.topic, offset] for tp, offset in ends.items() if tp.partition == partition]
                 if partition in asking else None,
             }
             await self.ticks.send(key=None, value=json.dumps(tick).encode(), partition=partition)
-            if partition in asking:
-                self.ticks_in_flight.sent(partition, asked)
         # A stalled broker holds either call: the end offsets, or the tick records once the producer's buffer waits.
         took = time.monotonic() - asked
         if took > STALL_SECONDS:
@@ -317,8 +310,6 @@ class TimerApp:
                 _log_output(record)
             # Only now may the offset be committed.
             self.progress.processed(message.tp, message.offset)
-            if message.topic == self.settings.topic_ticks:
-                self.ticks_in_flight.processed(message.partition)
 
     async def _deliver(self, lots: Iterator[list[Record]]) -> list[Record]:
         """Send a tick's outputs lot by lot as they are fired, then wait until Kafka has them all (before
