@@ -41,7 +41,6 @@ log = get_logger("incident_timer.worker")
 STALL_SECONDS = 5.0  # a ticker round (end offsets, tick records) slower than this is reported as a broker stall
 LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
-FIRE_PER_TICK = 5000  # tickets one tick fires at most; the next tick of the partition fires the rest
 
 
 class NotDelivered(Exception):
@@ -391,12 +390,7 @@ class TimerApp:
         return self._fire(partition)
 
     def _fire(self, partition: int) -> Iterator[list[Record]]:
-        """At most FIRE_PER_TICK tickets: a tick's fired states are written only once all its outputs are
-        acknowledged, so a burst fired by one tick queued a changelog record per ticket at once (hundreds
-        of MiB at 100,000), held every input behind it, and left its offset uncommitted until the end."""
-        for _ in range(0, FIRE_PER_TICK, FIRE_AT_ONCE):
-            if not self.service.due(partition):
-                return
+        while self.service.due(partition):
             yield self.service.fire(partition, datetime.now(timezone.utc), limit=FIRE_AT_ONCE)
 
 
