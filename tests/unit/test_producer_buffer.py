@@ -116,3 +116,15 @@ async def test_the_agents_are_held_until_max_messages_more_are_handed_over_witho
         assert caplog.records == []
     finally:
         await buffer.stop()
+
+
+async def test_a_flush_after_the_task_was_cancelled_before_its_first_step_hands_over_by_itself():
+    """mode counts the buffer as taking records from on_start; a task cancelled before it ran never says
+    it stopped, and a flush then waited for good."""
+    buffer = new_buffer()
+    await buffer.on_start()  # as in start(); the task itself never runs here
+    channel = SlowChannel()
+    put(buffer, channel, [b"a", b"b"])
+    await buffer.on_shutdown()  # mode calls it once the service's tasks are cancelled
+    await asyncio.wait_for(buffer.flush(), timeout=5)  # a bound on a hang, not a wait
+    assert channel.handed == [b"a", b"b"]

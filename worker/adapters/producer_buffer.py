@@ -54,6 +54,12 @@ class CommitSafeProducerBuffer(ProducerBuffer):
     async def on_start(self) -> None:
         self._taking = True  # before the task is scheduled: no flush may hand over alongside it
 
+    async def on_shutdown(self) -> None:
+        """mode calls this once the service's tasks are cancelled. A task cancelled before its first step
+        never reaches its ``finally``: without this, a later flush would wait for it for good."""
+        self._taking = False
+        self._wake_waiters()
+
     @Service.task
     async def _handle_pending(self) -> None:
         get_pending = self.pending.get
