@@ -1,4 +1,5 @@
-"""The agent's delivery of outputs: lots sent as they are fired, and only Kafka's failures read as such.
+"""The agent's delivery of outputs: lots sent as they are fired, states written only once Kafka has their
+outputs, a burst settled piece by piece, and only Kafka's failures read as such.
 
 A stand-in producer plays Kafka's part here: refusing a record, or failing an
 acknowledgement, cannot be had from the embedded broker on demand.
@@ -8,51 +9,101 @@ import asyncio
 
 import pytest
 
+from worker.adapters import faust_runtime
 from worker.adapters.faust_runtime import NotDelivered, TimerApp
 from worker.domain.policy import Policy
 from worker.service.records import Record
+from worker.service.staged_store import StagedStore
 from worker.settings import WorkerSettings
 
 
 def record(n: int) -> Record:
-    return Record("breaches", f"T-{n}".encode(), b"{}", (("ce_id", str(n).encode()),))
+    headers = {"ce_id": str(n), "ce_subject": f"T-{n}", "ce_type": "incident.response.breached"}
+    return Record("breaches", f"T-{n}".encode(), b"{}", tuple((k, v.encode()) for k, v in headers.items()))
 
 
 class Producer:
+    """Acknowledges each lot at the loop's next turn, as Kafka would after a round trip."""
+
     def __init__(self, journal: list, refuse: bool = False, fail_ack: bool = False) -> None:
         self.journal, self.refuse, self.fail_ack = journal, refuse, fail_ack
+        self.buffer = self
 
     async def send_batched(self, records):
         if self.refuse:
             raise RuntimeError("buffer full")
-        self.journal += [("sent", key) for _, key, _, _ in records]
+        keys = [key for _, key, _, _ in records]
+        self.journal += [("sent", key) for key in keys]
         future = asyncio.get_running_loop().create_future()
         if self.fail_ack:
             future.set_exception(RuntimeError("not acknowledged"))
         else:
-            future.set_result(None)
+            future.add_done_callback(lambda _: self.journal.extend(("acknowledged", key) for key in keys))
+            asyncio.get_running_loop().call_soon(future.set_result, None)
         return [future]
+
+    async def wait_until_at_most(self, backlog: int) -> None:  # the producer buffer's
+        self.journal.append(("changelog held", backlog))
+
+
+class Table(dict):
+    def __init__(self, journal: list) -> None:
+        super().__init__()
+        self.journal = journal
+
+    def __setitem__(self, key, value) -> None:
+        self.journal.append(("written", key))
+        super().__setitem__(key, value)
 
 
 def runtime(producer: Producer) -> TimerApp:
     app = TimerApp(WorkerSettings(brokers="127.0.0.1:1"), Policy(), 4)
     app.app.producer = producer
+    app.store = StagedStore(Table(producer.journal))
     return app
 
 
-def lots(journal: list, count: int, fail_at: int | None = None):
+def lots(journal: list, count: int, fail_at: int | None = None, store: StagedStore | None = None):
     for n in range(count):
         if n == fail_at:
             raise ZeroDivisionError("a bug while firing")
         journal.append(("fired", n))
+        if store is not None:
+            store[f"T-{n}"] = n  # the fired ticket's new state, staged
         yield [record(n)]
 
 
-async def test_each_lot_is_sent_before_the_next_is_fired_and_all_are_returned():
+async def test_each_lot_is_sent_before_the_next_is_fired():
     journal: list = []
-    records = await runtime(Producer(journal))._deliver(lots(journal, 3))
-    assert [r.key for r in records] == [b"T-0", b"T-1", b"T-2"]
-    assert journal == [("fired", 0), ("sent", b"T-0"), ("fired", 1), ("sent", b"T-1"), ("fired", 2), ("sent", b"T-2")]
+    await runtime(Producer(journal))._deliver(lots(journal, 3))
+    assert [e for e in journal if e[0] in ("fired", "sent")] == [
+        ("fired", 0), ("sent", b"T-0"), ("fired", 1), ("sent", b"T-1"), ("fired", 2), ("sent", b"T-2")
+    ]
+
+
+async def test_a_burst_is_settled_piece_by_piece_each_state_after_its_output_is_acknowledged(monkeypatch):
+    monkeypatch.setattr(faust_runtime, "SETTLE_EVERY", 2)
+    journal: list = []
+    app = runtime(Producer(journal))
+    await app._deliver(lots(journal, 5, store=app.store))
+    assert app.store.backing == {f"T-{n}": n for n in range(5)} and app.store.pending == 0
+    for n in range(5):  # never the other way round: a crash between them would lose the output
+        assert journal.index(("acknowledged", f"T-{n}".encode())) < journal.index(("written", f"T-{n}"))
+    # settled after every two tickets, the firing held on the changelog backlog before it went on
+    written_then_held = [e[0] for e in journal if e[0] in ("written", "changelog held", "fired")]
+    assert written_then_held == [
+        "fired", "fired", "written", "written", "changelog held",
+        "fired", "fired", "written", "written", "changelog held",
+        "fired", "written",
+    ]
+
+
+async def test_states_not_acknowledged_stay_unwritten():
+    journal: list = []
+    app = runtime(Producer(journal, fail_ack=True))
+    with pytest.raises(NotDelivered):
+        await app._deliver(lots(journal, 2, store=app.store))
+    assert app.store.backing == {} and app.store.pending == 2  # the agent discards them, reads the tick again
 
 
 @pytest.mark.parametrize("producer", [{"refuse": True}, {"fail_ack": True}], ids=["refused", "not acknowledged"])
