@@ -86,14 +86,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.errors import TopicAlreadyExistsError  # noqa: E402
 from aiokafka.partitioner import DefaultPartitioner  # noqa: E402
 from aiokafka.structs import TopicPartition  # noqa: E402
-from faust.serializers import codecs  # noqa: E402
 
 from bench.bench_worker import (  # noqa: E402
     PARTITIONS, POLICY, PROBE_TARGET, App, BenchError, _r, cpu_seconds, end_sum, open_tickets, probe_tickets,
     produce, records_of, report, run_on_embedded_broker, spread_stats, worker_settings,
 )
 from worker.adapters.embedded_broker import EmbeddedBroker, free_port  # noqa: E402
-from worker.adapters.ticket_table import TicketCodec  # noqa: E402
+from worker.adapters.ticket_table import TicketCodec, TicketKeyCodec  # noqa: E402
 from worker.adapters.kafka_admin import prepare_topics  # noqa: E402
 from worker.domain.policy import load_policy  # noqa: E402
 from worker.domain.timers import EngineSettings, TicketEngine  # noqa: E402
@@ -131,9 +130,7 @@ def build_states(settings: WorkerSettings, n: int, now: datetime, seed: int) -> 
 
 async def seed_changelog(bootstrap: list[str], changelog: str, partitions: int, service: TimerService) -> dict[str, Any]:
     """Produce every ticket of ``service.store`` to ``changelog`` as the worker's table would have."""
-    codec = TicketCodec()
-    # faust serializes a table's keys with the key type's codec, "json" for str (Collection._serializer_from_type)
-    key_codec = codecs.get_codec("json")
+    codec, key_codec = TicketCodec(), TicketKeyCodec()  # the table's value and key codecs
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

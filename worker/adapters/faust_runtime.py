@@ -29,7 +29,7 @@ from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
-from worker.adapters.ticket_table import TicketValue
+from worker.adapters.ticket_table import TicketKey, TicketValue
 from worker.domain.policy import Policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
@@ -169,7 +169,7 @@ class TimerApp:
             "overdue": settings.topic_overdue,
             "dead_letters": settings.topic_dead_letters,
         }
-        self.table = self.app.Table("tickets", partitions=partitions, key_type=str, value_type=TicketValue)
+        self.table = self.app.Table("tickets", partitions=partitions, key_type=TicketKey, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
         self.store: StagedStore[StoredTicket] = StagedStore(self.table)

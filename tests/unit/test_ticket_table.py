@@ -1,0 +1,49 @@
+"""The ticket table's key and value codecs: the changelog's bytes as before, held without orjson's slack."""
+
+import tracemalloc
+
+from faust.serializers import codecs
+
+from tests.unit.test_state_codec import ENGINE, at, opened
+from worker.adapters.ticket_table import TICKET_KEY_CODEC, TicketCodec, TicketKeyCodec
+from worker.domain.timers import TicketState
+from worker.service.timer_service import StoredTicket
+
+
+def test_keys_are_written_as_faust_s_json_codec_wrote_them_so_existing_changelogs_still_read():
+    faust_json, key_codec = codecs.get_codec("json"), TicketKeyCodec()
+    for ticket_id in ("T-1", "T-Örebro-1", 'quote " and \\ back', "tab\there"):
+        assert key_codec.dumps(ticket_id) == faust_json.dumps(ticket_id)
+        assert key_codec.loads(faust_json.dumps(ticket_id)) == ticket_id
+
+
+def test_the_worker_s_table_writes_its_keys_with_the_key_codec():
+    from worker.adapters.faust_runtime import TimerApp
+    from worker.domain.policy import Policy
+    from worker.settings import WorkerSettings
+
+    table = TimerApp(WorkerSettings(brokers="127.0.0.1:1"), Policy(), 4).table
+    assert table.key_serializer == TICKET_KEY_CODEC
+    assert table.changelog_topic.key_serializer == TICKET_KEY_CODEC
+
+
+def held_bytes_each(make, n: int = 2000) -> float:
+    """Bytes of memory each result of ``make`` holds while kept (sys.getsizeof does not see orjson's slack)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [make(i) for i in range(n)]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == n
+    return held / n
+
+
+def test_a_queued_changelog_record_holds_little_more_than_its_bytes():
+    """A burst of dues queues one changelog record per fired ticket: key and value must not hold 4 KiB each."""
+    state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state
+    stored, codec, key_codec = StoredTicket(3, "r", 0, state), TicketCodec(), TicketKeyCodec()
+    value_length = len(codec.dumps(stored))
+    assert held_bytes_each(lambda i: codec.dumps(stored)) < value_length + 200
+    assert held_bytes_each(lambda i: key_codec.dumps(f"T-{i:09d}")) < 200
