@@ -41,8 +41,8 @@ log = get_logger("incident_timer.worker")
 STALL_SECONDS = 5.0  # a ticker round (end offsets, tick records) slower than this is reported as a broker stall
 LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
-SETTLE_EVERY = 5000  # a tick firing more tickets writes their states this many at a time (see _deliver)
-CHANGELOG_BACKLOG = 5000  # changelog records that may wait in the producer before a tick fires more
+SETTLE_EVERY = 5_000  # a tick firing more tickets writes their states this many at a time (see _deliver)
+CHANGELOG_BACKLOG = 50_000  # changelog records that may wait in the producer before a tick fires more
 
 
 class NotDelivered(Exception):
