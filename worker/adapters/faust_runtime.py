@@ -317,8 +317,9 @@ class TimerApp:
 
         Settled all at once, a burst of dues held every fired state until the
         last acknowledgement and then queued all their changelog records at
-        once: 100,000 dues left the worker at 618-755 MiB (BENCHMARKS.md).
-        After settling, the firing also waits until at most CHANGELOG_BACKLOG
+        once, so memory grew with the burst (a restart after hours down, at a
+        million open tickets, can make most of them due at once). After
+        settling, the firing also waits until at most CHANGELOG_BACKLOG
         changelog records wait in the producer: a broker slower than the firing
         holds the firing back instead of filling the memory. A crash halfway
         loses nothing: the tick is read again, and fires what was not settled.

@@ -100,10 +100,9 @@ class CommitSafeProducerBuffer(ProducerBuffer):
         """Hold the caller until at most ``backlog`` of the records queued so far still wait here.
 
         The agent calls it while a burst of dues fires: every fired ticket's new
-        state queues a changelog record, and a broker slower than the firing let
-        a burst of 100,000 queue them all at once (several KiB each in memory).
-        Returns at once when the task is not taking records (the next flush
-        hands them over itself)."""
+        state queues a changelog record (about 0.9 KiB in memory), and a broker
+        slower than the firing let a burst queue them all. Returns at once when
+        the task is not taking records (the next flush hands them over itself)."""
         target = self._queued_total - backlog
         while self._taking and self._handed_total < target:
             waiter = asyncio.get_running_loop().create_future()
