@@ -82,9 +82,7 @@ class CommitSafeProducerBuffer(ProducerBuffer):
         target = self._queued_total
         while self._handed_total < target:
             if self._taking:
-                waiter = asyncio.get_running_loop().create_future()
-                self._waiters.append((target, waiter))
-                await waiter
+                await self._waiter(target)
             else:  # not started, stopped or failed: hand over here, in queue order
                 await self._hand_over(self.pending.get_nowait())
 
@@ -105,9 +103,7 @@ class CommitSafeProducerBuffer(ProducerBuffer):
         the task is not taking records (the next flush hands them over itself)."""
         target = self._queued_total - backlog
         while self._taking and self._handed_total < target:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append((target, waiter))
-            await waiter
+            await self._waiter(target)
 
     async def wait_until_ebb(self) -> None:
         """faust's conductor calls this before every record it hands the agents: while more than
@@ -119,13 +115,17 @@ class CommitSafeProducerBuffer(ProducerBuffer):
         target = self._handed_total + self.max_messages
         while self._taking and self._handed_total < target:
             seen = self._handed_total
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append((target, waiter))
             try:
-                await asyncio.wait_for(waiter, timeout=0.1)
+                await asyncio.wait_for(self._waiter(target), timeout=0.1)
             except asyncio.TimeoutError:
                 if self._handed_total == seen:
                     return
+
+    def _waiter(self, target: int) -> asyncio.Future:
+        """A future the task resolves once ``target`` records have been handed over, or once it stops taking."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, waiter))
+        return waiter
 
     def _wake_waiters(self) -> None:
         waiting = []
