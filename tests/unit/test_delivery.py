@@ -75,7 +75,7 @@ def lots(journal: list, count: int, fail_at: int | None = None, store: StagedSto
 
 async def test_each_lot_is_sent_before_the_next_is_fired():
     journal: list = []
-    await runtime(Producer(journal))._deliver(lots(journal, 3))
+    await runtime(Producer(journal))._deliver(0, lots(journal, 3))
     assert [e for e in journal if e[0] in ("fired", "sent")] == [
         ("fired", 0), ("sent", b"T-0"), ("fired", 1), ("sent", b"T-1"), ("fired", 2), ("sent", b"T-2")
     ]
@@ -85,7 +85,7 @@ async def test_a_burst_is_settled_piece_by_piece_each_state_after_its_output_is_
     monkeypatch.setattr(faust_runtime, "SETTLE_EVERY", 2)
     journal: list = []
     app = runtime(Producer(journal))
-    await app._deliver(lots(journal, 5, store=app.store))
+    await app._deliver(0, lots(journal, 5, store=app.store))
     assert app.store.backing == {f"T-{n}": n for n in range(5)} and app.store.pending == 0
     for n in range(5):  # never the other way round: a crash between them would lose the output
         assert journal.index(("acknowledged", f"T-{n}".encode())) < journal.index(("written", f"T-{n}"))
@@ -102,18 +102,18 @@ async def test_states_not_acknowledged_stay_unwritten():
     journal: list = []
     app = runtime(Producer(journal, fail_ack=True))
     with pytest.raises(NotDelivered):
-        await app._deliver(lots(journal, 2, store=app.store))
+        await app._deliver(0, lots(journal, 2, store=app.store))
     assert app.store.backing == {} and app.store.pending == 2  # the agent discards them, reads the tick again
 
 
 @pytest.mark.parametrize("producer", [{"refuse": True}, {"fail_ack": True}], ids=["refused", "not acknowledged"])
 async def test_kafka_failures_are_not_delivered(producer):
     with pytest.raises(NotDelivered, match="RuntimeError"):
-        await runtime(Producer([], **producer))._deliver(lots([], 2))
+        await runtime(Producer([], **producer))._deliver(0, lots([], 2))
 
 
 async def test_an_error_while_firing_is_not_taken_for_kafka_s():
     journal: list = []
     with pytest.raises(ZeroDivisionError):
-        await runtime(Producer(journal))._deliver(lots(journal, 3, fail_at=1))
+        await runtime(Producer(journal))._deliver(0, lots(journal, 3, fail_at=1))
     assert journal == [("fired", 0), ("sent", b"T-0")]

@@ -7,9 +7,11 @@ inputs and consumed by the same agent, so a tick for partition p is processed
 by the owner of p, after its table has recovered, in the same stream as p's
 events; the state written and the outputs sent while processing it are covered
 by the offset commit that follows. Kafka acknowledges the outputs before the
-ticket state that records them is written (see StagedStore). The due heaps are
-rebuilt from the table at the first record after every rebalance, which is
-after recovery has finished.
+ticket state that records them is written (see StagedStore). Ticket states are
+written to the table a partition at a time, at each of its ticks (see
+WriteBack), and the commit covers a partition's records only once their states
+are written. The due heaps are rebuilt from the table at the first record
+after every rebalance, which is after recovery has finished.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
 from worker.service.staged_store import StagedStore
 from worker.service.timer_service import Handled, ServiceSettings, StoredTicket, TimerService
+from worker.service.write_back import WriteBack
 from worker.settings import WorkerSettings
 
 log = get_logger("incident_timer.worker")
@@ -43,6 +46,8 @@ LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
 SETTLE_EVERY = 5_000  # a tick firing more tickets writes their states this many at a time (see _deliver)
 CHANGELOG_BACKLOG = 50_000  # changelog records that may wait in the producer before a tick fires more
+WRITE_OUT_TICKETS = 5_000  # an input writes its partition's states out when this many tickets wait (see WriteBack)
+WRITE_OUT_SECONDS = 1.0  # ... or when the partition's last write-out is this old (ticks write out more often)
 
 
 class NotDelivered(Exception):
@@ -58,11 +63,19 @@ class StreamProgress:
 
     def __init__(self) -> None:
         self.next_offset: dict[TP, int] = {}
+        self.written_offset: dict[TP, int] = {}  # the next offset after the records whose states are written
         self._gaps: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought back to, the record past it)
 
     def processed(self, tp: TP, offset: int) -> None:
         self.next_offset[tp] = offset + 1
         self._gaps.pop(tp, None)
+
+    def written(self, partition: int) -> None:
+        """The states of every record of ``partition`` processed so far are in the table: commits may cover
+        them."""
+        for tp, offset in self.next_offset.items():
+            if tp.partition == partition:
+                self.written_offset[tp] = offset
 
     def gap(self, tp: TP, offset: int) -> tuple[int, bool] | None:
         """When a record at ``offset`` skips records of ``tp`` not processed yet: (the offset to read
@@ -83,12 +96,14 @@ class StreamProgress:
         return expected, again
 
     def commit_limit(self, tp: TP) -> int | None:
-        """The highest offset that may be committed for ``tp``: the one after the last record finished."""
-        return self.next_offset.get(tp)
+        """The highest offset that may be committed for ``tp``: the one after the last record whose state is
+        written."""
+        return self.written_offset.get(tp)
 
     async def restart(self, consumer: Any, tps: list[TP]) -> None:
         """After a rebalance: start from the committed offsets (or the log start when none)."""
         self.next_offset.clear()
+        self.written_offset.clear()
         self._gaps.clear()
         if not tps:
             return
@@ -172,7 +187,9 @@ class TimerApp:
         self.table = self.app.Table("tickets", partitions=partitions, key_type=TicketKey, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
-        self.store: StagedStore[StoredTicket] = StagedStore(self.table)
+        self.write_back = WriteBack(self.table)
+        self.store: StagedStore[StoredTicket] = StagedStore(self.write_back)
+        self.written_at: dict[int, float] = {}  # partition -> monotonic time of its last write-out
         self.service = TimerService(
             engine, self.store, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
@@ -294,9 +311,10 @@ class TimerApp:
                     await self.app.consumer.seek_in_thread(message.tp, expected)
                     continue  # faust acks it; commits stay at `expected` (commit_limit) until it is processed
                 log.warning("the log has no records here (transaction markers, compaction): going on", **where)
+            tick = message.topic == self.settings.topic_ticks
             try:
-                if message.topic == self.settings.topic_ticks:
-                    await self._deliver(self._on_tick(message.partition, message.value or b""))
+                if tick:
+                    await self._deliver(message.partition, self._on_tick(message.partition, message.value or b""))
                 else:
                     records = self._on_input(message)
                     await self._settle(records, await self._send(records))
@@ -308,12 +326,24 @@ class TimerApp:
                           offset=message.offset)
                 await self.app.consumer.seek_in_thread(message.tp, message.offset)
                 continue
-            # Only now may the offset be committed.
             self.progress.processed(message.tp, message.offset)
+            if tick or self._write_out_due(message.partition):
+                self._write_out(message.partition)  # only now may the offsets be committed
 
-    async def _deliver(self, lots: Iterator[list[Record]]) -> None:
-        """Send a tick's outputs lot by lot as they are fired; settle them every SETTLE_EVERY tickets, and
-        at the end.
+    def _write_out_due(self, partition: int) -> bool:
+        return (self.write_back.pending_in(partition) >= WRITE_OUT_TICKETS
+                or time.monotonic() - self.written_at.get(partition, 0.0) >= WRITE_OUT_SECONDS)
+
+    def _write_out(self, partition: int) -> None:
+        """Write the partition's ticket states to the table (their changelog records follow); commits may
+        then cover every record of it processed so far."""
+        self.write_back.write_out(partition)
+        self.progress.written(partition)
+        self.written_at[partition] = time.monotonic()
+
+    async def _deliver(self, partition: int, lots: Iterator[list[Record]]) -> None:
+        """Send a tick's outputs lot by lot as they are fired; settle them every SETTLE_EVERY tickets (and
+        write the partition's states out), and at the end.
 
         Settled all at once, a burst of dues held every fired state until the
         last acknowledgement and then queued all their changelog records at
@@ -322,7 +352,7 @@ class TimerApp:
         settling, the firing also waits until at most CHANGELOG_BACKLOG
         changelog records wait in the producer: a broker slower than the firing
         holds the firing back instead of filling the memory. A crash halfway
-        loses nothing: the tick is read again, and fires what was not settled.
+        loses nothing: the tick is read again, and fires what was not written.
         """
         sent: list[Record] = []
         delivered: list[asyncio.Future] = []
@@ -331,6 +361,7 @@ class TimerApp:
             sent += lot
             if self.store.pending >= SETTLE_EVERY:
                 await self._settle(sent, delivered)
+                self._write_out(partition)
                 sent, delivered = [], []
                 await self.app.producer.buffer.wait_until_at_most(CHANGELOG_BACKLOG)
             else:
@@ -367,6 +398,9 @@ class TimerApp:
 
     def _rebuild(self) -> None:
         self.needs_rebuild = False
+        # Reading restarts from the committed offsets (progress.restart): the records whose states were not
+        # written out yet are read again.
+        self.write_back.discard()
         owned = self.owned_partitions()
         self.service.assign(owned)
         # Everything alive now, chiefly the recovered tickets (long-lived, no reference cycles), leaves

@@ -10,7 +10,7 @@ has acknowledged every output of the step, or discards them if it has not.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, MutableMapping
+from collections.abc import Iterable, ItemsView, Iterator, MutableMapping
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -30,9 +30,12 @@ class StagedStore(MutableMapping[str, V], Generic[V]):
         """Writes (and deletions) not applied yet."""
         return len(self._staged)
 
-    def apply(self) -> None:
-        """Write the pending changes to the backing store, in the order they were made."""
-        staged, self._staged = self._staged, {}
+    def apply(self, keys: Iterable[str] | None = None) -> None:
+        """Write the pending changes (those of ``keys`` only, when given) to the backing store, in order."""
+        if keys is None:
+            staged, self._staged = self._staged, {}
+        else:
+            staged = {key: self._staged.pop(key) for key in keys if key in self._staged}
         for key, value in staged.items():
             if value is _DELETED:
                 if key in self.backing:
