@@ -185,13 +185,27 @@ class Consumer(faust_aiokafka.Consumer):
         return True
 
     def _new_offset(self, tp: TP) -> Optional[int]:
-        """faust's next offset to commit for ``tp`` (private hook), capped at the app's ``commit_limit``."""
-        offset = super()._new_offset(tp)
+        """faust's next offset to commit for ``tp`` (private hook), capped at the app's ``commit_limit``.
+
+        faust forgets the acked offsets it returns here. Those above the cap are
+        given back: forgotten, they left a gap at the head of faust's list, and
+        faust commits nothing for a partition whose list starts past its last
+        commit (seen: commits stuck for good once the cap had held one back).
+        """
         limit: Callable[[TP], Optional[int]] | None = getattr(self.app, "commit_limit", None)
+        acked = self._acked[tp]
+        lowest = min(acked) if acked else 0  # faust returns an offset only when some are acked
+        offset = super()._new_offset(tp)
         if offset is None or limit is None:
             return offset
-        processed = limit(tp)
-        return None if processed is None else min(offset, processed)
+        cap = limit(tp)
+        if cap is not None and cap >= offset:
+            return offset
+        held_back = range(lowest if cap is None else max(lowest, cap), offset)
+        self._acked[tp].extend(held_back)
+        self._acked[tp].sort()
+        self._acked_index[tp].update(held_back)
+        return cap
 
 
 class Producer(faust_aiokafka.Producer):
