@@ -19,6 +19,8 @@ def http_get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+    except urllib.error.URLError:  # not listening yet
+        return 0, b""
 
 
 @pytest.fixture
@@ -64,6 +66,8 @@ async def test_prometheus_scrapes_breaches_and_fire_delay_and_logs_follow_one_ti
     await poll_until(lambda: http_get(f"{base}/healthz")[0] == 200, 60, "/healthz answers")
     await poll_until(lambda: http_get(f"{base}/readyz")[0] == 200, 60, "/readyz says ready")
     server = prometheus(f"127.0.0.1:{port}")
+    # Prometheus answers queries with 503 until it has opened its storage.
+    await poll_until(lambda: http_get(f"{server}/-/ready")[0] == 200, 60, "Prometheus is ready")
     await poll_until(lambda: query(server, 'up{job="incident-timer"} == 1'), 60, "Prometheus scrapes the worker")
     before = query(server, "sum(incident_timer_output_events_total)")
     assert before == [] or float(before[0]["value"][1]) == 0.0
