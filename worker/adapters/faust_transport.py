@@ -13,7 +13,8 @@ entry point. Changes to faust's own:
   skipped_value``), as is the record an agent was cancelled on. The commit made
   during the rebalance then moves the group past events nobody applied, and the
   next owner never sees them. When the app names a ``commit_limit`` (TimerApp
-  does), a commit never goes past the offset the agent has finished.
+  does: the records whose ticket states are written), a commit never goes
+  past it.
 - faust resumes the stream partitions after a rebalance *before* it seeks them
   to their committed offsets, so records from stale fetch positions reach the
   agent while the seek is under way, and faust's read-offset filter then drops
