@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Kafka worker benchmark: throughput against a bare faust agent, and fire delay under load.
 
-    python bench/bench_worker.py [--quick] [--events N] [--open-tickets M] [--probes K] [--py-spy SECONDS]
+    python bench/bench_worker.py [--quick] [--events N] [--open-tickets M] [--probes K] [--batch-bytes B]
+                                 [--py-spy SECONDS]
 
 Everything runs on one embedded broker (``worker.adapters.embedded_broker``),
 started and stopped here, with the integration tests' group timeouts
 (session 2 s, heartbeat 0.2 s, rebalance 2 s, fetch wait 100 ms) and
 ``producer_max_batch_size=1`` for every producer (the broker's end offsets are
-wrong for multi-record batches), 4 partitions, the memory store, the worker's
+wrong for multi-record batches; ``--batch-bytes`` sets it for the two
+throughput apps, which are measured without end offsets), 4 partitions, the memory store, the worker's
 default tick interval (0.2 s) and log level (INFO: a line per input event),
 no HTTP endpoint. Each app is a child process; every process started here
 (broker, apps, py-spy) is stopped on the way out, also on failure or SIGTERM.
@@ -20,13 +22,11 @@ no HTTP endpoint. Each app is a child process; every process started here
    type to its own topic, keyed by ticket id. The baseline is
    ``bench/bare_agent.py``, a faust agent that only does ``table[key] += 1``,
    fed the same N records (same keys, same JSON bytes) on one topic.
-   The bare agent's progress is the sum of the end offsets of its table
-   changelog (``<app id>-counts-changelog``): each event writes its entry
-   once. The worker writes a ticket's state once per write-out, however many
-   of its events came in between (``worker/service/write_back.py``), so its
-   progress is the sum of its group's committed offsets on the three input
-   topics: it commits a record only once its state is written. Both are
-   polled every ``--poll`` seconds (default 1 s, not 100 ms: this broker's
+   Progress is the sum of the app's committed offsets on its input topics
+   (the worker writes a ticket's state once per write-out, however many of
+   its events came in between, ``worker/service/write_back.py``, and commits
+   a record only once its state is written; the bare agent writes its entry
+   once per event). It is polled every ``--poll`` seconds (default 1 s, not 100 ms: this broker's
    ListOffsets costs CPU in proportion to the records in the topic, about 90
    ms for 100,000, so polling every 100 ms would take most of a core from the
    broker under test). When the sum reaches N the app is stopped and its
@@ -477,9 +477,12 @@ class Bench:
         self.results: dict[str, Any] = {}
         self.tick = timedelta(seconds=args.tick_interval)
         run = f"b{os.getpid()}"
-        self.bare = worker_settings(broker.bootstrap, f"{run}-bare", logs / "bare-data", self.tick, args.log_level)
+        batch = {"producer_max_batch_size": args.batch_bytes}
+        self.bare = worker_settings(broker.bootstrap, f"{run}-bare", logs / "bare-data", self.tick,
+                                    args.log_level).model_copy(update=batch)
         self.bare_topic = f"{run}-bare.input"
-        self.thr = worker_settings(broker.bootstrap, f"{run}-thr", logs / "thr-data", self.tick, args.log_level)
+        self.thr = worker_settings(broker.bootstrap, f"{run}-thr", logs / "thr-data", self.tick,
+                                   args.log_level).model_copy(update=batch)
         self.fire = worker_settings(broker.bootstrap, f"{run}-fire", logs / "fire-data", self.tick, args.log_level)
 
     @property
@@ -537,9 +540,10 @@ class Bench:
         timeout = 120 + args.events / 100
         env = {**to_environment(self.bare), "BENCH_BARE_TOPIC": self.bare_topic}
         bare = self.start("bare", [sys.executable, str(BARE_AGENT)], env)
-        self.say(f"bare agent started (pid {bare.pid}); waiting for {args.events:,} changelog records")
+        self.say(f"bare agent started (pid {bare.pid}); waiting for {args.events:,} input records committed")
         result = await watch_changelog(self.bootstrap, f"{self.bare.app_id}-counts-changelog", args.events, bare,
-                                       self.broker_pid, timeout, args.stall, args.poll)
+                                       self.broker_pid, timeout, args.stall, args.poll,
+                                       committed=(self.bare.app_id, [self.bare_topic]))
         bare.stop()
         await self.timed(result, bare, f"{self.bare.app_id}-counts-changelog", args.events)
         self.results["bare"] = result.as_json()
@@ -720,6 +724,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between changelog end-offset polls (1)")
     parser.add_argument("--stall", type=float, default=60.0, help="fail when no progress for this many seconds")
     parser.add_argument("--tick-interval", type=float, default=0.2, help="worker tick interval, seconds (0.2)")
+    parser.add_argument("--batch-bytes", type=int, default=1,
+                        help="producer_max_batch_size of both throughput apps (1; the worker's default is 16384)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="log level of the apps (INFO, the worker's default)")
     parser.add_argument("--seed", type=int, default=7)
