@@ -46,8 +46,8 @@ LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
 SETTLE_EVERY = 5_000  # a tick firing more tickets writes their states this many at a time (see _deliver)
 CHANGELOG_BACKLOG = 50_000  # changelog records that may wait in the producer before a tick fires more
-WRITE_OUT_TICKETS = 5_000  # a partition's states are written out when this many of its tickets wait (see WriteBack)
-WRITE_OUT_SECONDS = 1.0  # ... or when its last write-out is this old, or at a tick that fired timers
+WRITE_OUT_TICKETS = 5_000  # an input writes its partition's states out when this many tickets wait (see WriteBack)
+WRITE_OUT_SECONDS = 1.0  # ... or when the partition's last write-out is this old (ticks write out more often)
 
 
 class NotDelivered(Exception):
@@ -311,11 +311,10 @@ class TimerApp:
                     await self.app.consumer.seek_in_thread(message.tp, expected)
                     continue  # faust acks it; commits stay at `expected` (commit_limit) until it is processed
                 log.warning("the log has no records here (transaction markers, compaction): going on", **where)
-            fired = False
+            tick = message.topic == self.settings.topic_ticks
             try:
-                if message.topic == self.settings.topic_ticks:
-                    fired = await self._deliver(message.partition,
-                                                self._on_tick(message.partition, message.value or b""))
+                if tick:
+                    await self._deliver(message.partition, self._on_tick(message.partition, message.value or b""))
                 else:
                     records = self._on_input(message)
                     await self._settle(records, await self._send(records))
@@ -328,7 +327,7 @@ class TimerApp:
                 await self.app.consumer.seek_in_thread(message.tp, message.offset)
                 continue
             self.progress.processed(message.tp, message.offset)
-            if fired or self._write_out_due(message.partition):
+            if tick or self._write_out_due(message.partition):
                 self._write_out(message.partition)  # only now may the offsets be committed
 
     def _write_out_due(self, partition: int) -> bool:
@@ -342,7 +341,7 @@ class TimerApp:
         self.progress.written(partition)
         self.written_at[partition] = time.monotonic()
 
-    async def _deliver(self, partition: int, lots: Iterator[list[Record]]) -> bool:
+    async def _deliver(self, partition: int, lots: Iterator[list[Record]]) -> None:
         """Send a tick's outputs lot by lot as they are fired; settle them every SETTLE_EVERY tickets (and
         write the partition's states out), and at the end.
 
@@ -354,13 +353,10 @@ class TimerApp:
         changelog records wait in the producer: a broker slower than the firing
         holds the firing back instead of filling the memory. A crash halfway
         loses nothing: the tick is read again, and fires what was not written.
-        Returns whether it fired anything.
         """
         sent: list[Record] = []
         delivered: list[asyncio.Future] = []
-        fired = False
-        for lot in lots:
-            fired = fired or bool(lot)  # fires the next lot: an error there is not Kafka's, and is not caught as one
+        for lot in lots:  # fires the next lot: an error there is not Kafka's, and is not caught as one
             delivered += await self._send(lot)
             sent += lot
             if self.store.pending >= SETTLE_EVERY:
@@ -371,7 +367,6 @@ class TimerApp:
             else:
                 await asyncio.sleep(0)  # the producer sends these while the next lot is fired
         await self._settle(sent, delivered)
-        return fired
 
     async def _settle(self, records: list[Record], delivered: list[asyncio.Future]) -> None:
         """Once Kafka has acknowledged the outputs sent, write the ticket states staged with them (their
