@@ -49,3 +49,27 @@ def test_an_unacknowledged_breach_fires_again_under_the_same_id():
     svc.store.apply()  # acknowledged this time
     assert backing["T-1"] is not before
     assert svc.on_tick(0, at(21), caught_up=True) == []
+
+
+def test_items_with_writes_pending_read_the_backing_store_once_and_lay_the_writes_over_it():
+    class Backing(dict):
+        """Counts key-by-key lookups: the rebuild after a refused output reads every ticket."""
+        lookups = 0
+
+        def __getitem__(self, key):
+            Backing.lookups += 1
+            return super().__getitem__(key)
+
+        def get(self, key, default=None):
+            Backing.lookups += 1
+            return super().get(key, default)
+
+    backing = Backing(a=1, b=2, c=3)
+    store = StagedStore(StagedStore(backing))  # the runtime's two layers
+    store.backing["b"] = 20
+    del store.backing["c"]
+    store.backing["d"] = 4
+    store["a"] = 10
+    Backing.lookups = 0
+    assert dict(store.backing.items()) == {"a": 1, "b": 20, "d": 4} and Backing.lookups == 0
+    assert sorted(store.items()) == [("a", 10), ("b", 20), ("d", 4)]

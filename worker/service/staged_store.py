@@ -82,5 +82,24 @@ class StagedStore(MutableMapping[str, V], Generic[V]):
         return sum(1 for _ in self)
 
     def items(self) -> ItemsView[str, V]:
-        """The backing store's own view when nothing is pending (the due-index rebuild reads every ticket)."""
-        return self.backing.items() if not self._staged else super().items()
+        """The backing store's own view when nothing is pending; else its items read once each, with the
+        pending ones over them (the due-index rebuild reads every ticket, at a million a second or more
+        through lookups key by key)."""
+        return self.backing.items() if not self._staged else _PendingOver(self)
+
+
+class _PendingOver(ItemsView):
+    """A StagedStore's items: the backing store's, then the pending writes not in it, deletions left out."""
+
+    def __iter__(self) -> Iterator[tuple[str, object]]:
+        store = self._mapping
+        staged = store._staged
+        for key, value in store.backing.items():
+            pending = staged.get(key, _MISSING)
+            if pending is _MISSING:
+                yield key, value
+            elif pending is not _DELETED:
+                yield key, pending
+        for key, value in staged.items():
+            if value is not _DELETED and key not in store.backing:
+                yield key, value
