@@ -75,6 +75,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
@@ -278,24 +279,34 @@ async def end_sum(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> in
     return sum(ends.values())
 
 
-async def committed_sum(admin: AIOKafkaAdminClient, group: str, topics: list[str]) -> int:
-    """Sum of a consumer group's committed offsets on ``topics``."""
-    offsets = await admin.list_consumer_group_offsets(
-        group, partitions=[TopicPartition(topic, p) for topic in topics for p in range(PARTITIONS)])
-    return sum(max(0, meta.offset) for meta in offsets.values() if meta is not None)
+Count = Callable[[AIOKafkaConsumer, AIOKafkaAdminClient], Awaitable[int]]
 
 
-async def watch_changelog(
-    bootstrap: list[str], changelog: str, target: int, app: App, broker_pid: int | None,
-    timeout: float, stall: float, poll: float, on_first=None, committed: tuple[str, list[str]] | None = None,
+def changelog_records(changelog: str) -> Count:
+    """Progress as the sum of a changelog's end offsets (0 while it does not exist)."""
+    async def count(consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> int:
+        return await end_sum(consumer, changelog, PARTITIONS) or 0
+    return count
+
+
+def records_committed(group: str, topics: list[str]) -> Count:
+    """Progress as the sum of a consumer group's committed offsets on ``topics``."""
+    async def count(consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> int:
+        offsets = await admin.list_consumer_group_offsets(
+            group, partitions=[TopicPartition(topic, p) for topic in topics for p in range(PARTITIONS)])
+        return sum(max(0, meta.offset) for meta in offsets.values() if meta is not None)
+    return count
+
+
+async def watch_progress(
+    bootstrap: list[str], count: Count, what: str, target: int, app: App, broker_pid: int | None,
+    timeout: float, stall: float, poll: float, on_first=None,
 ) -> Progress:
-    """Poll the changelog's end offsets until they add up to ``target`` (with ``committed`` = (group, topics):
-    the group's committed offsets on those topics instead); time and CPU of the window."""
+    """Poll ``count`` (of ``what``) until it reaches ``target``; time and CPU of the window."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await consumer.start()
     await admin.start()
-    what = "changelog records" if committed is None else "records committed"
     try:
         deadline = time.monotonic() + timeout
         first: tuple[float, int, float, float] | None = None
@@ -303,10 +314,7 @@ async def watch_changelog(
         polls = 0
         while True:
             app.check()
-            if committed is None:
-                total = await end_sum(consumer, changelog, PARTITIONS) or 0
-            else:
-                total = await committed_sum(admin, *committed)
+            total = await count(consumer, admin)
             now = time.monotonic()
             polls += 1
             if total != last_total:
@@ -545,9 +553,9 @@ class Bench:
         env = {**to_environment(self.bare), "BENCH_BARE_TOPIC": self.bare_topic}
         bare = self.start("bare", [sys.executable, str(BARE_AGENT)], env)
         self.say(f"bare agent started (pid {bare.pid}); waiting for {args.events:,} input records committed")
-        result = await watch_changelog(self.bootstrap, f"{self.bare.app_id}-counts-changelog", args.events, bare,
-                                       self.broker_pid, timeout, args.stall, args.poll,
-                                       committed=(self.bare.app_id, [self.bare_topic]))
+        result = await watch_progress(self.bootstrap, records_committed(self.bare.app_id, [self.bare_topic]),
+                                      "input records committed", args.events, bare, self.broker_pid, timeout,
+                                      args.stall, args.poll)
         bare.stop()
         await self.timed(result, bare, f"{self.bare.app_id}-counts-changelog", args.events)
         self.results["bare"] = result.as_json()
@@ -564,9 +572,10 @@ class Bench:
                 spy_holder.append(spy)
 
         self.say(f"worker started (pid {worker.pid}); waiting for {args.events:,} input records committed")
-        result = await watch_changelog(self.bootstrap, f"{self.thr.app_id}-tickets-changelog", args.events, worker,
-                                       self.broker_pid, timeout, args.stall, args.poll, on_first=start_spy,
-                                       committed=(self.thr.app_id, list(self.thr.input_topics.values())))
+        result = await watch_progress(
+            self.bootstrap, records_committed(self.thr.app_id, list(self.thr.input_topics.values())),
+            "input records committed", args.events, worker, self.broker_pid, timeout, args.stall, args.poll,
+            on_first=start_spy)
         for spy in spy_holder:
             spy.stop()
             result.extra["py_spy"] = spy.summary()
@@ -583,8 +592,9 @@ class Bench:
         # -- 2. fire delay with M open tickets -------------------------------------
         worker = self.start("worker-fire", [sys.executable, "-m", "worker.cli", "worker"], to_environment(self.fire))
         self.say(f"worker started (pid {worker.pid}) on {args.open_tickets:,} preloaded open tickets")
-        load = await watch_changelog(self.bootstrap, f"{self.fire.app_id}-tickets-changelog", args.open_tickets,
-                                     worker, self.broker_pid, timeout, args.stall, args.poll)
+        load = await watch_progress(self.bootstrap, changelog_records(f"{self.fire.app_id}-tickets-changelog"),
+                                    "changelog records", args.open_tickets, worker, self.broker_pid, timeout,
+                                    args.stall, args.poll)
         self.say(f"loaded at ~{load.eps:,.0f} events/s (polled); producing {args.probes} probes due "
                  f"{args.lead:.0f}-{args.lead + args.spread:.0f} s from now")
         await asyncio.sleep(1.0)  # let the worker settle after the backlog (ticks caught up)
