@@ -31,7 +31,7 @@ async def test_a_kill_halfway_through_a_burst_loses_no_fact_and_invents_no_id(se
     events = [opened(f"B-{i}", due - RESPONSE_TARGET, severity="S1", plan="standard") for i in range(BURST)]
     await produce(settings, events)
 
-    def logged_outputs() -> int:  # a settlement logs its outputs once their states are written
+    def logged_outputs() -> int:  # a settlement logs its outputs, then writes their states out
         return worker.log_text().count('"output emitted"')
 
     await poll_until(lambda: logged_outputs() >= SETTLE_EVERY, timeout=LEAD.total_seconds() + 60,
