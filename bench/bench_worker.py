@@ -182,9 +182,10 @@ def records_of(settings: WorkerSettings, events: list[dict]) -> list[tuple[str, 
     return [(settings.topic_for(e["type"]), e["ticket_id"].encode(), json.dumps(e).encode()) for e in events]
 
 
-async def produce(bootstrap: list[str], records: list[tuple[str, bytes, bytes]]) -> float:
-    """Send every record (max_batch_size=1, not idempotent); returns the seconds taken."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, max_batch_size=1,
+async def produce(bootstrap: list[str], records: list[tuple[str, bytes, bytes]], batch_bytes: int = 1) -> float:
+    """Send every record (max_batch_size ``batch_bytes``, by default 1; not idempotent); returns the seconds
+    taken."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, max_batch_size=batch_bytes,
                                 acks="all")
     await producer.start()
     started = time.perf_counter()
