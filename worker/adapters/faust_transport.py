@@ -26,7 +26,8 @@ entry point. Changes to faust's own:
   commit pass records it had not handed over yet; this producer's buffer does
   not (``producer_buffer``).
 - The producer also sends records as aiokafka record batches
-  (``send_batched``), which the worker uses for its outputs.
+  (``send_batched``, ``send_to_partition``), which the worker uses for its
+  outputs and its table's changelog.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from worker.adapters.producer_buffer import CommitSafeProducerBuffer
-from worker.adapters.record_batches import Headers, send_batched
+from worker.adapters.record_batches import Headers, send_batched, send_to_partition
 
 DEFAULT_FETCH_MAX_WAIT_MS = 500  # Kafka's own default; TimerApp sets app.fetch_max_wait_ms
 
@@ -219,6 +220,12 @@ class Producer(faust_aiokafka.Producer):
     async def send_batched(self, records: Iterable[tuple[str, bytes | None, bytes | None, Headers]]) -> list[Any]:
         """Send records as aiokafka record batches (see record_batches); the futures of the batches."""
         return await send_batched(self._ensure_producer(), records)
+
+    async def send_to_partition(
+        self, topic: str, partition: int, records: Iterable[tuple[bytes | None, bytes | None, Headers]]
+    ) -> list[Any]:
+        """Send records to one partition as aiokafka record batches, in order; the futures of the batches."""
+        return await send_to_partition(self._ensure_producer(), topic, partition, records)
 
 
 class Transport(faust_aiokafka.Transport):

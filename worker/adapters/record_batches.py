@@ -37,11 +37,20 @@ async def send_batched(
         by_partition.setdefault((topic, _partitioner(key, partitions, partitions)), []).append((key, value, headers))
     delivered = []
     for (topic, partition), group in by_partition.items():
-        batch = producer.create_batch()
-        for key, value, headers in group:
-            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:  # full
-                delivered.append(await producer.send_batch(batch, topic, partition=partition))
-                batch = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None, headers=headers)  # the first always fits
-        delivered.append(await producer.send_batch(batch, topic, partition=partition))
+        delivered += await send_to_partition(producer, topic, partition, group)
+    return delivered
+
+
+async def send_to_partition(
+    producer: Any, topic: str, partition: int, records: Iterable[tuple[bytes | None, bytes | None, Headers]]
+) -> list[asyncio.Future]:
+    """Send ``(key, value, headers)`` records to one partition, in order; the futures of their batches."""
+    delivered = []
+    batch = producer.create_batch()
+    for key, value, headers in records:
+        if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:  # full
+            delivered.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = producer.create_batch()
+            batch.append(key=key, value=value, timestamp=None, headers=headers)  # the first always fits
+    delivered.append(await producer.send_batch(batch, topic, partition=partition))
     return delivered
