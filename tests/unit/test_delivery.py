@@ -6,6 +6,7 @@ acknowledgement, cannot be had from the embedded broker on demand.
 """
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
@@ -42,11 +43,18 @@ class Producer:
             asyncio.get_running_loop().call_soon(future.set_result, None)
         return [future]
 
-    async def wait_until_at_most(self, backlog: int) -> None:  # the producer buffer's
-        self.journal.append(("changelog held", backlog))
+    async def send_to_partition(self, topic, partition, records):  # the table's changelog
+        keys = [key for key, _, _ in records]
+        self.journal.append(("changelog sent", keys))
+        future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda _: self.journal.append(("changelog acknowledged", keys)))
+        asyncio.get_running_loop().call_soon(future.set_result, SimpleNamespace(offset=0))
+        return [future]
 
 
 class Table(dict):
+    """The table's store."""
+
     def __init__(self, journal: list) -> None:
         super().__init__()
         self.journal = journal
@@ -54,6 +62,9 @@ class Table(dict):
     def __setitem__(self, key, value) -> None:
         self.journal.append(("written", key))
         super().__setitem__(key, value)
+
+    def set_persisted_offset(self, tp, offset: int) -> None:
+        pass
 
 
 def runtime(producer: Producer) -> TimerApp:
@@ -89,12 +100,9 @@ async def test_a_burst_is_settled_piece_by_piece_each_state_after_its_output_is_
     assert app.store.backing == {f"T-{n}": n for n in range(5)} and app.store.pending == 0
     for n in range(5):  # never the other way round: a crash between them would lose the output
         assert journal.index(("acknowledged", f"T-{n}".encode())) < journal.index(("written", f"T-{n}"))
-    # settled after every two tickets, the firing held on the changelog backlog before it went on
-    written_then_held = [e[0] for e in journal if e[0] in ("written", "changelog held", "fired")]
-    assert written_then_held == [
-        "fired", "fired", "written", "written", "changelog held",
-        "fired", "fired", "written", "written", "changelog held",
-        "fired", "written",
+    # settled after every two tickets
+    assert [e[0] for e in journal if e[0] in ("written", "fired")] == [
+        "fired", "fired", "written", "written", "fired", "fired", "written", "written", "fired", "written",
     ]
 
 

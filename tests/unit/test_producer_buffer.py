@@ -128,22 +128,3 @@ async def test_a_flush_after_the_task_was_cancelled_before_its_first_step_hands_
     await buffer.on_shutdown()  # mode calls it once the service's tasks are cancelled
     await asyncio.wait_for(buffer.flush(), timeout=5)  # a bound on a hang, not a wait
     assert channel.handed == [b"a", b"b"]
-
-
-async def test_the_firing_is_held_until_the_backlog_is_down_to_the_bound():
-    buffer = new_buffer()
-    await buffer.start()
-    try:
-        channel = SlowChannel()  # takes nothing for a while: the hold must outlast faust's 0.1 s
-        put(buffer, channel, [str(n).encode() for n in range(10)])
-        await buffer.wait_until_at_most(3)
-        assert len(channel.handed) >= 7 and buffer.size <= 3
-    finally:
-        await buffer.stop()
-
-
-async def test_without_the_task_the_backlog_holds_nothing_back():
-    buffer = new_buffer()  # not started: the next flush hands the records over itself
-    put(buffer, SlowChannel(), [b"a", b"b"])
-    await asyncio.wait_for(buffer.wait_until_at_most(0), timeout=5)  # a bound on a hang, not a wait
-    assert buffer.size == 2

@@ -16,7 +16,7 @@ def test_commits_never_pass_the_last_record_whose_state_is_written():
     assert progress.commit_limit(OPENED) is None  # nothing finished since the assignment: commit nothing
     progress.processed(OPENED, 41)
     assert progress.commit_limit(OPENED) is None  # processed, its state still in the write-back
-    progress.written(0)
+    progress.written(progress.processed_in(0))
     assert progress.commit_limit(OPENED) == 42
     progress.processed(OPENED, 42)
     assert progress.commit_limit(OPENED) == 42
@@ -27,7 +27,7 @@ def test_a_write_out_covers_every_topic_of_its_partition_and_no_other_partition(
     progress.processed(OPENED, 5)
     progress.processed(RESPONSES, 7)
     progress.processed(OPENED_1, 3)
-    progress.written(0)
+    progress.written(progress.processed_in(0))
     assert [progress.commit_limit(tp) for tp in (OPENED, RESPONSES, OPENED_1)] == [6, 8, None]
 
 
@@ -47,10 +47,10 @@ async def test_a_restart_commits_nothing_until_the_next_write_out():
     consumer._thread = Thread()
     progress = StreamProgress()
     progress.processed(OPENED, 9)
-    progress.written(0)
+    progress.written(progress.processed_in(0))
     await progress.restart(consumer, [OPENED])
     assert progress.commit_limit(OPENED) is None and progress.next_offset[OPENED] == 4
-    progress.written(0)
+    progress.written(progress.processed_in(0))
     assert progress.commit_limit(OPENED) == 4
 
 
@@ -68,7 +68,7 @@ def test_records_already_on_their_way_after_a_seek_are_gaps_seen_for_the_first_t
     assert [progress.gap(OPENED, o) for o in (336, 337, 338)] == [(266, False)] * 3
     assert progress.gap(OPENED, 266) is None  # reading restarted where it should
     progress.processed(OPENED, 266)
-    progress.written(0)
+    progress.written(progress.processed_in(0))
     assert progress.commit_limit(OPENED) == 267
 
 

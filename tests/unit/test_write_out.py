@@ -62,6 +62,10 @@ def written(journal: list) -> list:
     return [key for what, key in journal if what == "written"]
 
 
+def changelog_sent(journal: list) -> list:
+    return [key for what, keys in journal if what == "changelog sent" for key in keys]
+
+
 async def test_inputs_wait_for_the_partition_s_tick_and_commits_wait_for_their_write_out():
     journal: list = []
     app = runtime(journal)
@@ -76,6 +80,9 @@ async def test_inputs_wait_for_the_partition_s_tick_and_commits_wait_for_their_w
     await app._process(Stream([message(TICKS, 0, tick(app, {OPENED: 2, RESPONSES: 0}))]))  # caught up: T-1 fires
     assert sorted(written(journal)) == ["T-1", "T-2"] and app.write_back.pending == 0
     assert journal.index(("acknowledged", b"T-1")) < journal.index(("written", "T-1"))
+    assert sorted(changelog_sent(journal)) == [b'"T-1"', b'"T-2"']
+    assert app.progress.commit_limit(OPENED) is None  # until Kafka has the changelog records
+    await app.changelog.settled()
     assert app.progress.commit_limit(OPENED) == 2 and app.progress.commit_limit(TICKS) == 1
 
 
@@ -86,6 +93,7 @@ async def test_a_second_without_a_write_out_writes_the_partition_out_at_its_next
     assert written(journal) == []
     app.written_at[0] -= faust_runtime.WRITE_OUT_SECONDS
     await app._process(Stream([message(OPENED, 1, opened("T-2", 5), "T-2")]))
+    await app.changelog.settled()
     assert sorted(written(journal)) == ["T-1", "T-2"] and app.progress.commit_limit(OPENED) == 2
 
 
@@ -94,4 +102,5 @@ async def test_many_tickets_waiting_are_written_out_at_once(monkeypatch):
     journal: list = []
     app = runtime(journal)
     await app._process(Stream([message(OPENED, n, opened(f"T-{n}", 5), f"T-{n}") for n in range(3)]))
+    await app.changelog.settled()
     assert written(journal) == ["T-0", "T-1"] and app.progress.commit_limit(OPENED) == 2

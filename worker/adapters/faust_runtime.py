@@ -9,8 +9,8 @@ events; the state written and the outputs sent while processing it are covered
 by the offset commit that follows. Kafka acknowledges the outputs before the
 ticket state that records them is written (see StagedStore). Ticket states are
 written to the table a partition at a time, at each of its ticks (see
-WriteBack), and the commit covers a partition's records only once their states
-are written. The due heaps are rebuilt from the table at the first record
+WriteBack), their changelog records sent as batches (see ChangelogWriter), and
+the commit covers a partition's records only once Kafka has those. The due heaps are rebuilt from the table at the first record
 after every rebalance, which is after recovery has finished.
 """
 
@@ -27,6 +27,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from worker.adapters.changelog_writer import ChangelogWriter
 from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
@@ -45,7 +46,6 @@ STALL_SECONDS = 5.0  # a ticker round (end offsets, tick records) slower than th
 LAG_REFRESH_SECONDS = 5.0  # every partition's tick carries end offsets at least this often (consumer_lag)
 FIRE_AT_ONCE = 1000  # tickets fired before their outputs are sent, when a tick has more due
 SETTLE_EVERY = 5_000  # a tick firing more tickets writes their states this many at a time (see _deliver)
-CHANGELOG_BACKLOG = 50_000  # changelog records that may wait in the producer before a tick fires more
 WRITE_OUT_TICKETS = 5_000  # an input writes its partition's states out when this many tickets wait (see WriteBack)
 WRITE_OUT_SECONDS = 1.0  # ... or when the partition's last write-out is this old (ticks write out more often)
 
@@ -70,12 +70,14 @@ class StreamProgress:
         self.next_offset[tp] = offset + 1
         self._gaps.pop(tp, None)
 
-    def written(self, partition: int) -> None:
-        """The states of every record of ``partition`` processed so far are in the table: commits may cover
-        them."""
-        for tp, offset in self.next_offset.items():
-            if tp.partition == partition:
-                self.written_offset[tp] = offset
+    def processed_in(self, partition: int) -> dict[TP, int]:
+        """The next offset of each topic of ``partition`` after the records processed so far."""
+        return {tp: offset for tp, offset in self.next_offset.items() if tp.partition == partition}
+
+    def written(self, offsets: dict[TP, int]) -> None:
+        """The states of the records before ``offsets`` (``processed_in`` when they were written out) are in
+        the table and its changelog: commits may cover them."""
+        self.written_offset.update(offsets)
 
     def gap(self, tp: TP, offset: int) -> tuple[int, bool] | None:
         """When a record at ``offset`` skips records of ``tp`` not processed yet: (the offset to read
@@ -187,7 +189,9 @@ class TimerApp:
         self.table = self.app.Table("tickets", partitions=partitions, key_type=TicketKey, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
-        self.write_back = WriteBack(self.table)
+        self.write_back = WriteBack(self.table.data)  # written out without faust's changelog path: see below
+        self.changelog = ChangelogWriter(self.table.changelog_topic.get_topic_name(), lambda: self.write_back.backing,
+                                         lambda: self.app.producer, lambda _, offsets: self.progress.written(offsets))
         self.store: StagedStore[StoredTicket] = StagedStore(self.write_back)
         self.written_at: dict[int, float] = {}  # partition -> monotonic time of its last write-out
         self.service = TimerService(
@@ -328,18 +332,18 @@ class TimerApp:
                 continue
             self.progress.processed(message.tp, message.offset)
             if tick or self._write_out_due(message.partition):
-                self._write_out(message.partition)  # only now may the offsets be committed
+                await self._write_out(message.partition)  # the offsets may be committed once Kafka has them
 
     def _write_out_due(self, partition: int) -> bool:
         return (self.write_back.pending_in(partition) >= WRITE_OUT_TICKETS
                 or time.monotonic() - self.written_at.get(partition, 0.0) >= WRITE_OUT_SECONDS)
 
-    def _write_out(self, partition: int) -> None:
-        """Write the partition's ticket states to the table (their changelog records follow); commits may
-        then cover every record of it processed so far."""
-        self.write_back.write_out(partition)
-        self.progress.written(partition)
+    async def _write_out(self, partition: int) -> None:
+        """Write the partition's ticket states to the table's store and send their changelog records; once
+        Kafka has them, commits may cover every record of the partition processed so far (ChangelogWriter)."""
+        tickets = self.write_back.write_out(partition)
         self.written_at[partition] = time.monotonic()
+        await self.changelog.write(partition, tickets, self.progress.processed_in(partition))
 
     async def _deliver(self, partition: int, lots: Iterator[list[Record]]) -> None:
         """Send a tick's outputs lot by lot as they are fired; settle them every SETTLE_EVERY tickets (and
@@ -348,11 +352,11 @@ class TimerApp:
         Settled all at once, a burst of dues held every fired state until the
         last acknowledgement and then queued all their changelog records at
         once, so memory grew with the burst (a restart after hours down, at a
-        million open tickets, can make most of them due at once). After
-        settling, the firing also waits until at most CHANGELOG_BACKLOG
-        changelog records wait in the producer: a broker slower than the firing
-        holds the firing back instead of filling the memory. A crash halfway
-        loses nothing: the tick is read again, and fires what was not written.
+        million open tickets, can make most of them due at once). A write-out
+        waits while the producer holds a batch of the changelog partition not
+        sent yet: a broker slower than the firing holds the firing back instead
+        of filling the memory. A crash halfway loses nothing: the tick is read
+        again, and fires what was not written.
         """
         sent: list[Record] = []
         delivered: list[asyncio.Future] = []
@@ -361,9 +365,8 @@ class TimerApp:
             sent += lot
             if self.store.pending >= SETTLE_EVERY:
                 await self._settle(sent, delivered)
-                self._write_out(partition)
+                await self._write_out(partition)
                 sent, delivered = [], []
-                await self.app.producer.buffer.wait_until_at_most(CHANGELOG_BACKLOG)
             else:
                 await asyncio.sleep(0)  # the producer sends these while the next lot is fired
         await self._settle(sent, delivered)
@@ -401,6 +404,7 @@ class TimerApp:
         # Reading restarts from the committed offsets (progress.restart): the records whose states were not
         # written out yet are read again.
         self.write_back.discard()
+        self.changelog.reset()
         owned = self.owned_partitions()
         self.service.assign(owned)
         # Everything alive now, chiefly the recovered tickets (long-lived, no reference cycles), leaves

@@ -94,17 +94,6 @@ class CommitSafeProducerBuffer(ProducerBuffer):
             self._handed_total += 1
         self.message_sent.set()  # faust's flush_atmost, still part of the buffer's interface, waits on it
 
-    async def wait_until_at_most(self, backlog: int) -> None:
-        """Hold the caller until at most ``backlog`` of the records queued so far still wait here.
-
-        The agent calls it while a burst of dues fires: every fired ticket's new
-        state queues a changelog record (about 0.9 KiB in memory), and a broker
-        slower than the firing let a burst queue them all. Returns at once when
-        the task is not taking records (the next flush hands them over itself)."""
-        target = self._queued_total - backlog
-        while self._taking and self._handed_total < target:
-            await self._waiter(target)
-
     async def wait_until_ebb(self) -> None:
         """faust's conductor calls this before every record it hands the agents: while more than
         ``max_messages`` wait here, hold them until that many more have been handed over, or 0.1 s

@@ -10,7 +10,8 @@ default batch size its CPU per event fell by a third (BENCHMARKS.md).
 Writes may wait here because the offsets of the records that made them are
 not committed until they have been written out: the runtime writes a
 partition out at each of its ticks (and when many tickets or some time have
-gathered), and only then lets the commit cover what it has processed. A crash
+gathered), and once Kafka has their changelog records lets the commit cover
+what it had processed by then. A crash
 or a rebalance before that reads those records again, against the table.
 """
 
@@ -33,10 +34,12 @@ class WriteBack(StagedStore[StoredTicket]):
         """Tickets of ``partition`` with writes not written out yet."""
         return len(self._keys.get(partition, ()))
 
-    def write_out(self, partition: int) -> None:
-        """Write the partition's pending changes to the table (call while processing a record of it: faust
-        puts a table write's changelog record on the partition of the record being processed)."""
-        self.apply(self._keys.pop(partition, {}))
+    def write_out(self, partition: int) -> list[str]:
+        """Write the partition's pending changes to the backing store; the tickets written (call while
+        processing a record of it: faust's RocksDB store puts a write in the partition of that record)."""
+        tickets = list(self._keys.pop(partition, {}))
+        self.apply(tickets)
+        return tickets
 
     def discard(self) -> None:
         super().discard()
