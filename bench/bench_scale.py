@@ -56,7 +56,7 @@ partition and stops after the first measure.
    worker: a figure less at the mercy of the shared machine than the time).
    The B opened events are produced in 16 KiB batches (--burst-input-batch-bytes):
    this broker stores each batch as an object, and a fetch costs it time in
-   proportion to the objects in the partition (about 1 ms per 1,700), so B
+   proportion to the objects in the partition (0.6-0.8 ms more per 1,000), so B
    single-record batches made every fetch of the worker's own consumer cost tens
    of ms, and that, not the burst, used the broker's core. Their end offsets
    may read low until the flow's first record: harmless here, as all B are
