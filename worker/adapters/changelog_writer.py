@@ -3,7 +3,7 @@ told once Kafka has them.
 
 faust writes each table entry's changelog record itself, one record at a time
 (a future, its producer buffer, a hand-over task, aiokafka's per-record send):
-in a burst of dues that path was about a third of the worker's CPU per breach
+in a burst of dues that path was a quarter of the worker's busy time
 (BENCHMARKS.md). A write-out now puts the states into the table's store
 directly, and this sends their changelog records as batches to the changelog
 partition of the input partition, the one faust would choose (the table is
