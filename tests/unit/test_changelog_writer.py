@@ -41,17 +41,23 @@ class Producer:
         self.refuse = False
         self.refused = 0
         self._called = asyncio.Event()
+        self.gate: asyncio.Event | None = None  # when set here, a send waits for it
+        self.begun = 0
 
-    async def calls(self, sent: int = 0, refused: int = 0) -> None:
-        """Until this many batches were sent and refused (within 5 s: a bound on a hang, not a wait)."""
+    async def calls(self, sent: int = 0, refused: int = 0, begun: int = 0) -> None:
+        """Until this many batches were sent and refused, and calls begun (within 5 s: a bound on a hang,
+        not a wait)."""
         async def made() -> None:
-            while len(self.sent) < sent or self.refused < refused:
+            while len(self.sent) < sent or self.refused < refused or self.begun < begun:
                 self._called.clear()
                 await self._called.wait()
         await asyncio.wait_for(made(), timeout=5)
 
     async def send_to_partition(self, topic, partition, records):
+        self.begun += 1
         self._called.set()
+        if self.gate is not None:
+            await self.gate.wait()
         if self.refuse:
             self.refused += 1
             raise RuntimeError("the producer is closed")
@@ -145,9 +151,26 @@ async def test_a_reset_forgets_the_waiting_write_outs_and_sends_nothing_again(mo
     store["T-1"] = ticket("T-1")
     changelog = writer(store, producer, written)
     await changelog.write(0, ["T-1"], "before the rebalance")
-    changelog.reset()
+    assert changelog.reset() == {0: {"T-1"}}  # not acknowledged: the caller writes it again where it stays
     await asyncio.wait_for(changelog.settled(), timeout=5)  # the confirmation was cancelled: a bound on a hang
     assert not producer.futures[0].cancelled()  # the producer's own future is left alone
     producer.futures[0].set_exception(RuntimeError("lost"))
     await changelog.write(0, [], "after")
     assert written == [(0, "after")] and len(producer.sent) == 1
+
+
+async def test_a_reset_while_a_write_out_is_being_handed_over_sends_nothing_again(monkeypatch):
+    """faust signals a revocation while the agent finishes its record, which may be in a write-out."""
+    monkeypatch.setattr(changelog_writer, "RESEND_SECONDS", 0)
+    store, producer, written = Store(), Producer(), []
+    store["T-1"] = ticket("T-1")
+    producer.gate = asyncio.Event()
+    changelog = writer(store, producer, written)
+    writing = asyncio.ensure_future(changelog.write(0, ["T-1"], "t"))
+    await producer.calls(begun=1)  # the write-out is in the producer's hands
+    assert changelog.reset() == {0: {"T-1"}}
+    producer.gate.set()
+    await writing
+    producer.futures[0].set_exception(RuntimeError("lost"))
+    await asyncio.wait_for(changelog.settled(), timeout=5)  # nothing confirms it: a bound on a hang
+    assert len(producer.sent) == 1 and written == []

@@ -26,8 +26,9 @@ def record(n: int) -> Record:
 class Producer:
     """Acknowledges each lot at the loop's next turn, as Kafka would after a round trip."""
 
-    def __init__(self, journal: list, refuse: bool = False, fail_ack: bool = False) -> None:
-        self.journal, self.refuse, self.fail_ack = journal, refuse, fail_ack
+    def __init__(self, journal: list, refuse: bool = False, fail_ack: bool = False,
+                 hold_changelog: bool = False) -> None:
+        self.journal, self.refuse, self.fail_ack, self.hold_changelog = journal, refuse, fail_ack, hold_changelog
         self.buffer = self
 
     async def send_batched(self, records):
@@ -48,7 +49,8 @@ class Producer:
         self.journal.append(("changelog sent", keys))
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(lambda _: self.journal.append(("changelog acknowledged", keys)))
-        asyncio.get_running_loop().call_soon(future.set_result, SimpleNamespace(offset=0))
+        if not self.hold_changelog:
+            asyncio.get_running_loop().call_soon(future.set_result, SimpleNamespace(offset=0))
         return [future]
 
 

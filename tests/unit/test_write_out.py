@@ -104,3 +104,41 @@ async def test_many_tickets_waiting_are_written_out_at_once(monkeypatch):
     await app._process(Stream([message(OPENED, n, opened(f"T-{n}", 5), f"T-{n}") for n in range(3)]))
     await app.changelog.settled()
     assert written(journal) == ["T-0", "T-1"] and app.progress.commit_limit(OPENED) == 2
+
+
+async def test_a_rebalance_stops_changelog_sending_and_the_owner_sends_what_kafka_had_not_acknowledged(monkeypatch):
+    journal: list = []
+    app = runtime(journal)
+    app.app.producer.hold_changelog = True  # Kafka never acknowledges these
+    await app._process(Stream([message(OPENED, 0, opened("T-1", 5), "T-1"),
+                               message(TICKS, 0, tick(app, None))]))
+    assert changelog_sent(journal) == [b'"T-1"']
+    await app.app.on_partitions_revoked.send(revoked=set())
+    assert app.progress.commit_limit(OPENED) is None  # never acknowledged, never committed
+
+    async def restart(consumer, tps):  # no consumer here: reading restarts from the committed offsets
+        app.progress.next_offset = {OPENED: 0, TICKS: 0}
+    monkeypatch.setattr(app.progress, "restart", restart)
+    app.app.producer.hold_changelog = False
+    app.owned_partitions = lambda: {0}  # partition 0 stays here
+    await app._process(Stream([message(OPENED, 0, opened("T-1", 5), "T-1"),  # read again: a duplicate
+                               message(TICKS, 0, tick(app, None))]))
+    await app.changelog.settled()
+    assert changelog_sent(journal) == [b'"T-1"', b'"T-1"']  # its state, written out before, sent again
+    assert app.progress.commit_limit(OPENED) == 1
+
+
+async def test_changelog_records_of_a_partition_gone_elsewhere_are_not_sent_again(monkeypatch):
+    journal: list = []
+    app = runtime(journal)
+    app.app.producer.hold_changelog = True
+    await app._process(Stream([message(OPENED, 0, opened("T-1", 5), "T-1"),
+                               message(TICKS, 0, tick(app, None))]))
+    await app.app.on_partitions_revoked.send(revoked=set())
+
+    async def restart(consumer, tps):
+        app.progress.next_offset = {TP(SETTINGS.topic_opened, 1): 0}
+    monkeypatch.setattr(app.progress, "restart", restart)
+    app.owned_partitions = lambda: {1}  # partition 0 went to another worker
+    await app._process(Stream([message(TP(SETTINGS.topic_opened, 1), 0, opened("T-2", 5), "T-2")]))
+    assert changelog_sent(journal).count(b'"T-1"') == 1 and app.unacknowledged == {}

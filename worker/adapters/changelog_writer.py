@@ -17,7 +17,8 @@ acknowledge are sent again, RESEND_SECONDS later, with the tickets' states as
 the store holds them then (never older than what a later write-out sent), until
 Kafka has them; the partition's commits wait meanwhile. RocksDB's persisted
 offset (where its recovery resumes reading the changelog) follows the
-acknowledgements, as faust's own changelog callback moves it.
+acknowledgements, as faust's own changelog callback moves it. A rebalance
+stops the sending again (``reset``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ RESEND_SECONDS = 1.0
 @dataclass(slots=True)
 class _WriteOut:
     token: Any
+    tickets: Collection[str]
     acknowledged: bool = False
 
 
@@ -59,6 +61,7 @@ class ChangelogWriter:
         self._waiting: dict[int, deque[_WriteOut]] = {}  # partition -> write-outs not handed to on_written
         self._persisted: dict[int, int] = {}  # partition -> highest changelog offset acknowledged
         self._confirming: set[asyncio.Task] = set()
+        self._resets = 0  # a write-out sent before the last reset is never sent again
 
     async def settled(self) -> None:
         """Until every write-out sent so far is acknowledged (or given up by ``reset``)."""
@@ -68,22 +71,40 @@ class ChangelogWriter:
     async def write(self, partition: int, tickets: Collection[str], token: Any) -> None:
         """Send the changelog records of ``tickets`` (a tombstone for those no longer in the store);
         ``token`` goes to ``on_written`` once Kafka has them and every earlier write-out of the partition."""
-        write_out = _WriteOut(token)
+        write_out = _WriteOut(token, tickets)
         self._waiting.setdefault(partition, deque()).append(write_out)
         if not tickets:
             write_out.acknowledged = True
             self._release(partition)
             return
-        task = asyncio.ensure_future(self._confirm(partition, tickets, write_out, await self._send(partition, tickets)))
+        resets = self._resets
+        sent = await self._send(partition, tickets)
+        if self._resets != resets:
+            return  # reset meanwhile (faust signals a revocation while the agent finishes its record)
+        task = asyncio.ensure_future(self._confirm(partition, tickets, write_out, sent))
         self._confirming.add(task)
         task.add_done_callback(self._confirming.discard)
 
-    def reset(self) -> None:
-        """Forget every write-out waiting (after a rebalance, reading restarts from the committed offsets)."""
+    def reset(self) -> dict[int, set[str]]:
+        """Stop: forget every write-out waiting, send nothing again; the tickets of those Kafka has not
+        acknowledged, by partition.
+
+        Call when partitions are revoked: a partition may move to another worker,
+        and states sent from here after that could overwrite its newer ones. For a
+        partition that stays, the caller writes those tickets again once it owns it
+        (their states are in the store, and their records will not be read again
+        to write them).
+        """
+        self._resets += 1
         for task in self._confirming:
             task.cancel()
+        unacknowledged = {
+            partition: {ticket for write_out in waiting if not write_out.acknowledged for ticket in write_out.tickets}
+            for partition, waiting in self._waiting.items()
+        }
         self._waiting.clear()
         self._persisted.clear()
+        return {partition: tickets for partition, tickets in unacknowledged.items() if tickets}
 
     async def _send(self, partition: int, tickets: Collection[str]) -> list[asyncio.Future] | Exception:
         store = self._store()
@@ -106,7 +127,8 @@ class ChangelogWriter:
             if not isinstance(sent, Exception):
                 break
             log.error("Kafka did not take or acknowledge changelog records: the partition's commits wait, sending "
-                      "them again", partition=partition, tickets=len(tickets), error=repr(sent), in_seconds=RESEND_SECONDS)
+                      "them again", partition=partition, tickets=len(tickets), error=repr(sent),
+                      in_seconds=RESEND_SECONDS)
             await asyncio.sleep(RESEND_SECONDS)
             sent = await self._send(partition, tickets)
         offset = max(self._persisted.get(partition, -1), sent[-1].result().offset)  # the last batch's first record

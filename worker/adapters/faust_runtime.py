@@ -10,8 +10,9 @@ by the offset commit that follows. Kafka acknowledges the outputs before the
 ticket state that records them is written (see StagedStore). Ticket states are
 written to the table a partition at a time, at each of its ticks (see
 WriteBack), their changelog records sent as batches (see ChangelogWriter), and
-the commit covers a partition's records only once Kafka has those. The due heaps are rebuilt from the table at the first record
-after every rebalance, which is after recovery has finished.
+the commit covers a partition's records only once Kafka has those. The due
+heaps are rebuilt from the table at the first record after every rebalance,
+which is after recovery has finished.
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ class TimerApp:
                                          lambda: self.app.producer, lambda _, offsets: self.progress.written(offsets))
         self.store: StagedStore[StoredTicket] = StagedStore(self.write_back)
         self.written_at: dict[int, float] = {}  # partition -> monotonic time of its last write-out
+        self.unacknowledged: dict[int, set[str]] = {}  # partition -> tickets a rebalance stopped sending (see reset)
         self.service = TimerService(
             engine, self.store, ServiceSettings(settings.catch_up_bound, settings.max_future_skew), self.metrics
         )
@@ -223,6 +225,8 @@ class TimerApp:
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             self.needs_rebuild = True
             self.metrics.ready.set(0)
+            for partition, tickets in self.changelog.reset().items():
+                self.unacknowledged.setdefault(partition, set()).update(tickets)
 
         @app.on_partitions_assigned.connect
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -305,6 +309,7 @@ class TimerApp:
             if self.needs_rebuild:
                 self._rebuild()
                 await self.progress.restart(self.app.consumer, self.input_tps(self.owned_partitions()))
+                await self._write_unacknowledged()
             gap = self.progress.gap(message.tp, message.offset)
             if gap is not None:
                 expected, again = gap
@@ -404,7 +409,6 @@ class TimerApp:
         # Reading restarts from the committed offsets (progress.restart): the records whose states were not
         # written out yet are read again.
         self.write_back.discard()
-        self.changelog.reset()
         owned = self.owned_partitions()
         self.service.assign(owned)
         # Everything alive now, chiefly the recovered tickets (long-lived, no reference cycles), leaves
@@ -418,6 +422,19 @@ class TimerApp:
         self.metrics.ready.set(1)
         log.info("due index rebuilt", partitions=sorted(owned),
                  pending_timers=sum(map(self.service.pending, owned)))
+
+    async def _write_unacknowledged(self) -> None:
+        """Send again the changelog records Kafka had not acknowledged when the last rebalance stopped their
+        sending, for the partitions still owned: their states are in the table, and their inputs will not
+        be read again to write them (reading restarts before them, and finds them applied). A partition
+        gone elsewhere is left to its new owner, which reads those inputs again from the committed offsets."""
+        owned = self.owned_partitions()
+        unacknowledged, self.unacknowledged = self.unacknowledged, {}
+        for partition, tickets in sorted(unacknowledged.items()):
+            if partition in owned:
+                log.warning("sending changelog records again that Kafka had not acknowledged before the rebalance",
+                            partition=partition, tickets=len(tickets))
+                await self.changelog.write(partition, sorted(tickets), self.progress.processed_in(partition))
 
     def _on_input(self, message: Any) -> list[Record]:
         started = time.perf_counter()

@@ -11,8 +11,8 @@ Writes may wait here because the offsets of the records that made them are
 not committed until they have been written out: the runtime writes a
 partition out at each of its ticks (and when many tickets or some time have
 gathered), and once Kafka has their changelog records lets the commit cover
-what it had processed by then. A crash
-or a rebalance before that reads those records again, against the table.
+what it had processed by then. A crash or a rebalance before that reads those
+records again, against the table.
 """
 
 from __future__ import annotations
