@@ -22,9 +22,9 @@ entry point. Changes to faust's own:
   worker left). Stream partitions are held from their assignment until the
   seek that ends recovery has completed and faust has emptied its stream
   queues after it.
-- faust's producer buffer (where table changelog records wait) could let a
-  commit pass records it had not handed over yet; this producer's buffer does
-  not (``producer_buffer``).
+- faust's producer buffer (where faust's own table writes queue changelog
+  records) could let a commit pass records it had not handed over yet; this
+  producer's buffer does not (``producer_buffer``).
 - The producer also sends records as aiokafka record batches
   (``send_batched``, ``send_to_partition``), which the worker uses for its
   outputs and its table's changelog.
