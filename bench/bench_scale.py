@@ -6,8 +6,9 @@
 Same setting as ``bench/bench_worker.py`` (whose helpers it imports): one
 embedded broker started and stopped here, the integration tests' group timeouts,
 ``producer_max_batch_size=1`` for every producer (the broker's end offsets are
-wrong for multi-record batches) except where said below, 4 partitions, ``bench/bench-policy.yaml``, the
-worker's default tick interval (0.2 s) and log level (INFO). Each worker is a
+wrong for multi-record batches) except where said below, 4 partitions,
+``bench/bench-policy.yaml``, the worker's default tick interval (0.2 s) and
+log level (INFO). Each worker is a
 child process with its HTTP endpoint on a free port; every process started here
 is stopped on the way out, also on failure or SIGTERM.
 

@@ -10,6 +10,8 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+import pytest
+
 from worker.adapters import changelog_writer
 from worker.adapters.changelog_writer import ChangelogWriter
 from worker.adapters.ticket_table import TicketCodec
@@ -75,10 +77,21 @@ def writer(store: Store, producer: Producer, written: list) -> ChangelogWriter:
                            lambda partition, token: written.append((partition, token)))
 
 
-async def test_the_token_waits_for_kafka_s_acknowledgement_and_rocksdb_s_offset_follows_it():
+def holding_one_ticket(held: int = 0) -> tuple[Store, Producer, list, ChangelogWriter]:
+    """A store holding T-1 (partition 0), a producer, the tokens handed on, and a writer over them."""
     store, producer, written = Store(), Producer(), []
-    store["T-1"] = ticket("T-1")
-    changelog = writer(store, producer, written)
+    store["T-1"] = ticket("T-1", held=held)
+    return store, producer, written, writer(store, producer, written)
+
+
+@pytest.fixture
+def resend_at_once(monkeypatch):
+    """Records Kafka failed are sent again without the pause."""
+    monkeypatch.setattr(changelog_writer, "RESEND_SECONDS", 0)
+
+
+async def test_the_token_waits_for_kafka_s_acknowledgement_and_rocksdb_s_offset_follows_it():
+    store, producer, written, changelog = holding_one_ticket()
     await changelog.write(2, ["T-1"], "offsets 1")
     (topic, partition, records), = producer.sent
     assert (topic, partition) == ("app-tickets-changelog", 2)
@@ -113,11 +126,8 @@ async def test_tokens_go_in_write_out_order_per_partition():
     assert (1, "other partition") in written
 
 
-async def test_records_kafka_fails_are_sent_again_with_the_states_the_store_holds_then(monkeypatch, caplog):
-    monkeypatch.setattr(changelog_writer, "RESEND_SECONDS", 0)
-    store, producer, written = Store(), Producer(), []
-    store["T-1"] = ticket("T-1", held=1)
-    changelog = writer(store, producer, written)
+async def test_records_kafka_fails_are_sent_again_with_the_states_the_store_holds_then(resend_at_once):
+    store, producer, written, changelog = holding_one_ticket(held=1)
     await changelog.write(0, ["T-1"], "t")
     store["T-1"] = ticket("T-1", held=2)  # a later write-out changed it meanwhile
     producer.futures[0].set_exception(RuntimeError("request timed out"))
@@ -129,12 +139,9 @@ async def test_records_kafka_fails_are_sent_again_with_the_states_the_store_hold
     assert written == [(0, "t")]
 
 
-async def test_records_the_producer_refuses_are_sent_again(monkeypatch):
-    monkeypatch.setattr(changelog_writer, "RESEND_SECONDS", 0)
-    store, producer, written = Store(), Producer(), []
-    store["T-1"] = ticket("T-1")
+async def test_records_the_producer_refuses_are_sent_again(resend_at_once):
+    store, producer, written, changelog = holding_one_ticket()
     producer.refuse = True
-    changelog = writer(store, producer, written)
     await changelog.write(0, ["T-1"], "t")
     await producer.calls(refused=2)
     assert producer.sent == [] and written == []
@@ -145,11 +152,8 @@ async def test_records_the_producer_refuses_are_sent_again(monkeypatch):
     assert written == [(0, "t")]
 
 
-async def test_a_reset_forgets_the_waiting_write_outs_and_sends_nothing_again(monkeypatch):
-    monkeypatch.setattr(changelog_writer, "RESEND_SECONDS", 0)
-    store, producer, written = Store(), Producer(), []
-    store["T-1"] = ticket("T-1")
-    changelog = writer(store, producer, written)
+async def test_a_reset_forgets_the_waiting_write_outs_and_sends_nothing_again(resend_at_once):
+    store, producer, written, changelog = holding_one_ticket()
     await changelog.write(0, ["T-1"], "before the rebalance")
     assert changelog.reset() == {0: {"T-1"}}  # not acknowledged: the caller writes it again where it stays
     await asyncio.wait_for(changelog.settled(), timeout=5)  # the confirmation was cancelled: a bound on a hang
@@ -159,13 +163,10 @@ async def test_a_reset_forgets_the_waiting_write_outs_and_sends_nothing_again(mo
     assert written == [(0, "after")] and len(producer.sent) == 1
 
 
-async def test_a_reset_while_a_write_out_is_being_handed_over_sends_nothing_again(monkeypatch):
+async def test_a_reset_while_a_write_out_is_being_handed_over_sends_nothing_again(resend_at_once):
     """faust signals a revocation while the agent finishes its record, which may be in a write-out."""
-    monkeypatch.setattr(changelog_writer, "RESEND_SECONDS", 0)
-    store, producer, written = Store(), Producer(), []
-    store["T-1"] = ticket("T-1")
+    store, producer, written, changelog = holding_one_ticket()
     producer.gate = asyncio.Event()
-    changelog = writer(store, producer, written)
     writing = asyncio.ensure_future(changelog.write(0, ["T-1"], "t"))
     await producer.calls(begun=1)  # the write-out is in the producer's hands
     assert changelog.reset() == {0: {"T-1"}}
