@@ -1,13 +1,14 @@
 """Property tests (SPEC 3 and 5): arrival order never changes the facts, ids are stable."""
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from worker.domain.policy import Policy
 from worker.domain.timeline import build_timeline
-from worker.domain.timers import EngineSettings, TicketEngine, output_id
+from worker.domain.timers import OUTPUT_ID_NAMESPACE, EngineSettings, TicketEngine, output_id
 from worker.replay import replay
 
 from tests.unit.builders import T0, opened, response, update
@@ -99,3 +100,20 @@ def test_output_id_is_a_function_of_ticket_kind_due_and_count():
     assert len({a, output_id("T-1", "update_overdue", T0, 2), output_id("T-2", "update_overdue", T0, 1),
                 output_id("T-1", "update_overdue", T0 + timedelta(microseconds=1), 1),
                 output_id("T-1", "response_breached", T0, 1)}) == 5
+
+
+@settings(max_examples=300, deadline=None)
+@given(ticket_id=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=256),
+       kind=st.sampled_from(sorted(FACT_TYPES)),
+       due=st.datetimes(timezones=st.just(timezone.utc)),
+       count=st.integers(0, 10_000))
+def test_output_ids_are_the_rfc_4122_uuid5_of_their_name(ticket_id, kind, due, count):
+    """Pagers deduplicate on ids already emitted: the id of an output must not change between versions."""
+    name = f"{ticket_id}\x1f{kind}\x1f{due.isoformat(timespec='microseconds')}\x1f{count}"
+    assert output_id(ticket_id, kind, due, count) == str(uuid.uuid5(uuid.UUID(str(OUTPUT_ID_NAMESPACE)), name))
+
+
+def test_output_ids_keep_the_namespace_they_were_first_made_with():
+    assert output_id("T-1", "update_overdue", datetime(2026, 3, 2, 9, 15, tzinfo=timezone.utc), 1) == (
+        str(uuid.uuid5(uuid.UUID("6f0c1f9e-4c47-5d1a-9d55-7c1b3a9e2f10"),
+                       "T-1\x1fupdate_overdue\x1f2026-03-02T09:15:00.000000+00:00\x1f1")))
