@@ -1,5 +1,7 @@
 """JSON log lines: one parseable line per event, also for what the fast encoder refuses."""
 
+import asyncio
+import io
 import json
 
 import pytest
@@ -26,3 +28,37 @@ def test_every_line_is_json_even_with_text_orjson_refuses(json_logs, capsys):
     ]
     assert (lines[0]["detail"], lines[0]["offset"]) == ("bad \ud800 text", 7)
     assert (lines[1]["ticket_id"], lines[1]["huge"]) == ("T-Örebro-1", 2**70)
+
+
+class _Flushes(io.StringIO):
+    """stdout that counts its flushes and keeps what each flush made visible."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.visible: list[str] = []
+
+    def flush(self) -> None:
+        self.visible.append(self.getvalue())
+
+
+async def test_lines_of_one_event_loop_pass_are_flushed_together_at_its_end():
+    out = _Flushes()
+    logger = logs._NamedWriteLogger("incident_timer.test", out)
+    logger.info("one")
+    logger.info("two")
+    assert out.visible == []
+    await asyncio.sleep(0)  # the loop's next pass
+    assert out.visible == ["one\ntwo\n"]
+    logger.warning("three")
+    await asyncio.sleep(0)
+    assert out.visible == ["one\ntwo\n", "one\ntwo\nthree\n"]
+
+
+def test_a_line_written_outside_an_event_loop_is_flushed_at_once():
+    out = _Flushes()
+    logger = logs._NamedWriteLogger("incident_timer.test", out)
+    logger.info("one")
+    assert out.visible == ["one\n"]
+    asyncio.run(asyncio.sleep(0))  # a loop that has come and gone changes nothing
+    logger.error("two")
+    assert out.visible == ["one\n", "one\ntwo\n"]
