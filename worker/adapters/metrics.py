@@ -64,16 +64,20 @@ class Metrics:
                                      "or took longer than 5 s (Kafka slow or unreachable)", registry=registry)
         self.last_tick = Gauge(p + "last_tick_timestamp_seconds", "Unix time of the last processed tick",
                                registry=registry)
-        # Label lookups cost more than the update itself; these run for every event.
-        self._input_events: dict[tuple[str, str], Counter] = {}
-        self._open_timers: dict[str, Gauge] = {}
+        self._children: dict[tuple, Counter | Gauge] = {}
 
     # -- TimerService observer ------------------------------------------------
-    def received(self, topic: str, event_type: str) -> None:
-        child = self._input_events.get((topic, event_type))
+    def _child(self, metric: Counter | Gauge, *values: str) -> Counter | Gauge:
+        """``metric.labels(*values)``, kept: a label lookup costs more than the update itself, and these run
+        for every event and every output."""
+        key = (id(metric), *values)
+        child = self._children.get(key)
         if child is None:
-            child = self._input_events[topic, event_type] = self.input_events.labels(topic=topic, type=event_type)
-        child.inc()
+            child = self._children[key] = metric.labels(*values)
+        return child
+
+    def received(self, topic: str, event_type: str) -> None:
+        self._child(self.input_events, topic, event_type).inc()
 
     def rejected(self, reason: str) -> None:
         self.rejected_events.labels(reason=reason).inc()
@@ -82,7 +86,7 @@ class Metrics:
         self.duplicate_events.inc()
 
     def emitted(self, output: OutputMessage, lagging: bool) -> None:
-        self.output_events.labels(type=output.type, severity=output.severity, plan=output.plan).inc()
+        self._child(self.output_events, output.type, output.severity, output.plan).inc()
         if output.type in TIMER_OUTPUTS:
             self.fire_delay.observe(output.lateness_seconds)
         if lagging:
@@ -93,8 +97,5 @@ class Metrics:
 
     def open_timers(self, counts: dict[str, int], held_events: int) -> None:
         for kind, count in counts.items():
-            child = self._open_timers.get(kind)
-            if child is None:
-                child = self._open_timers[kind] = self.open_timers_gauge.labels(kind=kind)
-            child.set(count)
+            self._child(self.open_timers_gauge, kind).set(count)
         self.orphan_events_held.set(held_events)
