@@ -6,6 +6,7 @@ acknowledgement, cannot be had from the embedded broker on demand.
 """
 
 import asyncio
+import gc
 from types import SimpleNamespace
 
 import pytest
@@ -127,3 +128,20 @@ async def test_an_error_while_firing_is_not_taken_for_kafka_s():
     with pytest.raises(ZeroDivisionError):
         await runtime(Producer(journal))._deliver(0, lots(journal, 3, fail_at=1))
     assert journal == [("fired", 0), ("sent", b"T-0")]
+
+
+async def test_no_garbage_collection_runs_while_a_tick_fires_and_delivers():
+    journal: list = []
+    collecting: list[bool] = []
+
+    def firing(fail_at: int | None = None):
+        for lot in lots(journal, 3, fail_at=fail_at):
+            collecting.append(gc.isenabled())
+            yield lot
+
+    assert gc.isenabled()
+    await runtime(Producer(journal))._deliver(0, firing())
+    assert collecting == [False, False, False] and gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        await runtime(Producer(journal))._deliver(0, firing(fail_at=1))
+    assert gc.isenabled()

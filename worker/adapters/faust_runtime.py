@@ -18,6 +18,7 @@ which is after recovery has finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import time
@@ -363,18 +364,19 @@ class TimerApp:
         of filling the memory. A crash halfway loses nothing: the tick is read
         again, and fires what was not written.
         """
-        sent: list[Record] = []
-        delivered: list[asyncio.Future] = []
-        for lot in lots:  # fires the next lot: an error there is not Kafka's, and is not caught as one
-            delivered += await self._send(lot)
-            sent += lot
-            if self.store.pending >= SETTLE_EVERY:
-                await self._settle(sent, delivered)
-                await self._write_out(partition)
-                sent, delivered = [], []
-            else:
-                await asyncio.sleep(0)  # the producer sends these while the next lot is fired
-        await self._settle(sent, delivered)
+        with _collections_deferred():
+            sent: list[Record] = []
+            delivered: list[asyncio.Future] = []
+            for lot in lots:  # fires the next lot: an error there is not Kafka's, and is not caught as one
+                delivered += await self._send(lot)
+                sent += lot
+                if self.store.pending >= SETTLE_EVERY:
+                    await self._settle(sent, delivered)
+                    await self._write_out(partition)
+                    sent, delivered = [], []
+                else:
+                    await asyncio.sleep(0)  # the producer sends these while the next lot is fired
+            await self._settle(sent, delivered)
 
     async def _settle(self, records: list[Record], delivered: list[asyncio.Future]) -> None:
         """Once Kafka has acknowledged the outputs sent, write the ticket states staged with them (their
@@ -469,6 +471,28 @@ class TimerApp:
     def _fire(self, partition: int) -> Iterator[list[Record]]:
         while self.service.due(partition):
             yield self.service.fire(partition, datetime.now(timezone.utc), limit=FIRE_AT_ONCE)
+
+
+@contextlib.contextmanager
+def _collections_deferred() -> Iterator[None]:
+    """Automatic garbage collection off while a tick's timers fire; back on (if it was on) when they are
+    delivered, or the delivery fails.
+
+    A burst of dues replaces one ticket state per ticket fired. The new states
+    outlive the young collections, and each time they reach a quarter of the
+    objects alive a full collection walks every object: six of them, 0.86 s,
+    in a 12.4 s burst of 100,000 breaches, and none found garbage (ticket
+    states hold no reference cycles: reference counting frees them). Deferred,
+    the collections run at the first allocations after the tick.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _log_input(handled: Handled, message: Any) -> None:
