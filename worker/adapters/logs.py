@@ -10,17 +10,19 @@ cost about 56 us against 18 us, and the worker logs a line per input event
 and per output (measured in the worker bench: 0.67 against 0.52 ms of CPU per
 event at INFO and WARNING).
 
-Lines are flushed once per pass of the event loop that writes them, not once
-per line: each flush is a write system call that also hands the GIL to faust's
-consumer thread, and a burst of breaches writes a line per breach.
+Lines are written and flushed once per pass of the event loop that logs them,
+not once per line: each write to the file is a system call that also hands the
+GIL to faust's consumer thread, and a burst of breaches logs a line per breach.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging.config
 import sys
+import threading
 from typing import Any, TextIO
 
 import orjson
@@ -34,39 +36,61 @@ _SHARED = [
 ]
 
 
-class _NamedWriteLogger(structlog.WriteLogger):
-    """structlog's line writer with a ``name``, which ``add_logger_name`` reads as it reads stdlib's.
+class _PassBuffer:
+    """The lines written to one file in one pass of an event loop, written and flushed together at its end.
 
-    A line written while an event loop runs is flushed at the end of that
-    loop's pass, with every other line written in it; one written outside a
-    loop, at once. An exception that ends the process loses no line (Python
-    flushes stdout at exit); a killed process loses at most the lines of one
-    pass.
+    A line written outside a running loop is written at once, with any still
+    waiting. At exit every waiting line is written (atexit); a killed process
+    loses at most the lines of one pass. Lines of faust's and aiokafka's stdlib
+    loggers go straight to stdout, so within one pass they may precede ours.
     """
 
-    _flush_on: dict[int, asyncio.AbstractEventLoop] = {}
-    """File id -> the loop that will flush it at the end of its pass (one entry per file: loggers share it)."""
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
+        self.lines: list[str] = []
+        self.lock = threading.Lock()
+        self.written_by: asyncio.AbstractEventLoop | None = None  # the loop that will write them out
+        atexit.register(self.write_out)
+
+    def add(self, line: str) -> None:
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self.lock:
+            self.lines.append(line)
+            if loop is not None and loop is self.written_by:
+                return
+            self.written_by = loop
+        if loop is None:
+            self.write_out()
+        else:
+            loop.call_soon(self.write_out)
+
+    def write_out(self) -> None:
+        with self.lock:
+            lines, self.lines, self.written_by = self.lines, [], None
+            if lines:
+                self.file.write("".join(lines))
+                self.file.flush()
+
+
+_buffers: dict[int, _PassBuffer] = {}
+
+
+class _NamedWriteLogger:
+    """A structlog logger writing lines to a file (stdout) through its _PassBuffer, with a ``name``, which
+    ``add_logger_name`` reads as it reads stdlib's."""
 
     def __init__(self, name: str, file: TextIO | None = None) -> None:
-        super().__init__(file or sys.stdout)
+        file = file or sys.stdout
         self.name = name
+        self._buffer = _buffers.get(id(file))
+        if self._buffer is None or self._buffer.file is not file:
+            self._buffer = _buffers[id(file)] = _PassBuffer(file)
 
     def msg(self, message: str) -> None:
-        with self._lock:
-            self._write(message + "\n")
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._flush()
-            return
-        if self._flush_on.get(id(self._file)) is not loop:
-            self._flush_on[id(self._file)] = loop
-            loop.call_soon(self._flush_pass, loop)
-
-    def _flush_pass(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._flush_on.get(id(self._file)) is loop:
-            del self._flush_on[id(self._file)]
-        self._flush()
+        self._buffer.add(message + "\n")
 
     log = debug = info = warn = warning = msg
     fatal = failure = err = error = critical = exception = msg
