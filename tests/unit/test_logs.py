@@ -3,6 +3,7 @@
 import asyncio
 import io
 import json
+import threading
 
 import pytest
 import structlog
@@ -52,6 +53,18 @@ async def test_lines_of_one_event_loop_pass_are_flushed_together_at_its_end():
     logger.warning("three")
     await asyncio.sleep(0)
     assert out.visible == ["one\ntwo\n", "one\ntwo\nthree\n"]
+
+
+async def test_a_line_of_another_thread_joins_the_lines_a_running_loop_will_write():
+    out = _Flushes()
+    logger = logs._NamedWriteLogger("incident_timer.test", out)
+    logger.info("one")
+    thread = threading.Thread(target=logger.info, args=("from a thread",))
+    thread.start()
+    thread.join()
+    assert out.visible == []
+    await asyncio.sleep(0)
+    assert out.visible == ["one\nfrom a thread\n"]
 
 
 def test_a_line_written_outside_an_event_loop_is_flushed_at_once():

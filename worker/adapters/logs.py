@@ -40,7 +40,8 @@ class _PassBuffer:
     """The lines written to one file in one pass of an event loop, written and flushed together at its end.
 
     A line written outside a running loop is written at once, with any still
-    waiting. At exit every waiting line is written (atexit); a killed process
+    waiting; a line of another thread joins those a running loop will write
+    out. At exit every waiting line is written (atexit); a killed process
     loses at most the lines of one pass. Lines of faust's and aiokafka's stdlib
     loggers go straight to stdout, so within one pass they may precede ours.
     """
@@ -53,13 +54,17 @@ class _PassBuffer:
         atexit.register(self.write_out)
 
     def add(self, line: str) -> None:
+        with self.lock:
+            self.lines.append(line)
+            if self.written_by is not None and self.written_by.is_running():
+                return  # a loop will write it out at the end of its pass
+        # Looked up once per pass, not per line: on Python 3.11 every lookup is a getpid() system call.
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         with self.lock:
-            self.lines.append(line)
-            if loop is not None and loop is self.written_by:
+            if self.written_by is not None and self.written_by.is_running():
                 return
             self.written_by = loop
         if loop is None:
