@@ -104,7 +104,7 @@ from worker.adapters.ticket_table import TicketCodec, TicketKeyCodec  # noqa: E4
 from worker.adapters.kafka_admin import prepare_topics  # noqa: E402
 from worker.domain.policy import load_policy  # noqa: E402
 from worker.domain.timers import EngineSettings, TicketEngine  # noqa: E402
-from worker.service.timer_service import ServiceSettings, TimerService  # noqa: E402
+from worker.service.timer_service import ServiceSettings, StoredTicket, TimerService  # noqa: E402
 from worker.settings import WorkerSettings, to_environment  # noqa: E402
 
 UTC = timezone.utc
@@ -136,8 +136,16 @@ def build_states(settings: WorkerSettings, n: int, now: datetime, seed: int) -> 
     return service, time.perf_counter() - started
 
 
-async def seed_changelog(bootstrap: list[str], changelog: str, partitions: int, service: TimerService) -> dict[str, Any]:
-    """Produce every ticket of ``service.store`` to ``changelog`` as the worker's table would have."""
+async def seed_changelog(
+    bootstrap: list[str], changelog: str, partitions: int, service: TimerService, batch_bytes: int
+) -> dict[str, Any]:
+    """Produce every ticket of ``service.store`` to ``changelog`` as the worker's table would have.
+
+    In batches of ``batch_bytes``, the last record of each partition alone: this
+    broker's end offset after a multi-record batch is that batch's base offset + 1,
+    and recovery reads up to the end offset, so the partition must end with a
+    one-record batch. A million records one per batch made every fetch of the
+    recovery list 250,000 stored batches, and it never completed."""
     codec, key_codec = TicketCodec(), TicketKeyCodec()  # the table's value and key codecs
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -149,21 +157,27 @@ async def seed_changelog(bootstrap: list[str], changelog: str, partitions: int, 
         await admin.close()
     # Each record on its ticket's input partition, as faust writes the changelog (not the key's hash partition:
     # the changelog key is the JSON string, the input key the raw id). bench_worker.produce has no partition.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, max_batch_size=1,
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, max_batch_size=batch_bytes,
                                 acks="all")
     await producer.start()
     items = list(service.store.items())
+    last_of_partition = {stored.partition: i for i, (_, stored) in enumerate(items)}
+    held_back = set(last_of_partition.values())
     value_bytes = 0
     started = time.perf_counter()
+
+    async def send(ticket: str, stored: StoredTicket) -> asyncio.Future:
+        nonlocal value_bytes
+        value = codec.dumps(stored)
+        value_bytes += len(value)
+        return await producer.send(changelog, value, key=key_codec.dumps(ticket), partition=stored.partition)
+
     try:
         for start in range(0, len(items), SEED_CHUNK):  # chunks bound the futures held at once
-            futures = []
-            for ticket, stored in items[start:start + SEED_CHUNK]:
-                value = codec.dumps(stored)
-                value_bytes += len(value)
-                futures.append(await producer.send(changelog, value, key=key_codec.dumps(ticket),
-                                                   partition=stored.partition))
-            await asyncio.gather(*futures)
+            chunk = range(start, min(start + SEED_CHUNK, len(items)))
+            await asyncio.gather(*[await send(*items[i]) for i in chunk if i not in held_back])
+        # Sent after every other record is acknowledged: one record per partition, so a batch of its own.
+        await asyncio.gather(*[await send(*items[i]) for i in sorted(held_back)])
     finally:
         await producer.stop()
     seconds = time.perf_counter() - started
@@ -454,7 +468,8 @@ class ScaleBench:
         changelog = f"{self.scale.app_id}-tickets-changelog"
         service, build_s = build_states(self.scale, n, now, args.seed)
         self.say(f"built {n:,} ticket states with TimerService.on_input in {build_s:.1f} s; seeding {changelog}")
-        seeding = await seed_changelog(self.bootstrap, changelog, self.scale.partitions, service)
+        seeding = await seed_changelog(self.bootstrap, changelog, self.scale.partitions, service,
+                                       args.seed_batch_bytes)
         seeding["build_s"] = round(build_s, 1)
         self.results["seeding"] = seeding
         self.say(f"seeded {n:,} records in {seeding['seconds']:.1f} s ({seeding['records_per_s']:,.0f}/s, "
@@ -682,6 +697,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst-input-batch-bytes", type=int, default=16384,
                         help="producer batch size for the burst's opened events (default 16384; rows in "
                              "BENCHMARKS.md before 2026-11-28 12:30 UTC used 1)")
+    parser.add_argument("--seed-batch-bytes", type=int, default=16384,
+                        help="producer batch size for seeding the changelog, each partition's last record alone "
+                             "(default 16384; rows in BENCHMARKS.md before 2026-11-28 15:50 UTC used 1)")
     parser.add_argument("--flow-rate", type=float, default=50.0, help="other input events per second in the burst")
     parser.add_argument("--tick-rounds", type=int, default=2000, help="in-process on_tick rounds (4 calls each)")
     parser.add_argument("--tick-interval", type=float, default=0.2, help="worker tick interval, seconds (0.2)")
