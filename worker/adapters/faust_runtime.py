@@ -485,14 +485,13 @@ def _collections_deferred() -> Iterator[None]:
     (ticket states hold no reference cycles: reference counting frees them).
     Deferred, the collections run at the first allocations after the tick.
     """
-    if not gc.isenabled():
-        yield
-        return
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.enable()
+        if enabled:
+            gc.enable()
 
 
 def _log_input(handled: Handled, message: Any) -> None:

@@ -58,14 +58,11 @@ class _PassBuffer:
             self.lines.append(line)
             if self.written_by is not None and self.written_by.is_running():
                 return  # a loop will write it out at the end of its pass
-        # Looked up once per pass, not per line: on Python 3.11 every lookup is a getpid() system call.
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        with self.lock:
-            if self.written_by is not None and self.written_by.is_running():
-                return
+            # Looked up once per pass, not per line: on Python 3.11 every lookup is a getpid() system call.
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
             self.written_by = loop
         if loop is None:
             self.write_out()
@@ -80,7 +77,7 @@ class _PassBuffer:
                 self.file.flush()
 
 
-_buffers: dict[int, _PassBuffer] = {}
+_buffers: dict[TextIO, _PassBuffer] = {}  # one per file: every logger writing to it shares its pass
 
 
 class _NamedWriteLogger:
@@ -90,9 +87,7 @@ class _NamedWriteLogger:
     def __init__(self, name: str, file: TextIO | None = None) -> None:
         file = file or sys.stdout
         self.name = name
-        self._buffer = _buffers.get(id(file))
-        if self._buffer is None or self._buffer.file is not file:
-            self._buffer = _buffers[id(file)] = _PassBuffer(file)
+        self._buffer = _buffers.get(file) or _buffers.setdefault(file, _PassBuffer(file))
 
     def msg(self, message: str) -> None:
         self._buffer.add(message + "\n")
