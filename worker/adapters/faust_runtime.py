@@ -29,6 +29,8 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from worker.adapters import memory_store
+from worker.adapters.changelog_reader import ChangelogReader
 from worker.adapters.changelog_writer import ChangelogWriter
 from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
@@ -149,7 +151,7 @@ def new_faust_app(settings: WorkerSettings, partitions: int) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
-        store="memory://" if settings.store == "memory" else "rocksdb://",
+        store="timermemory://" if settings.store == "memory" else "rocksdb://",  # see memory_store
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",
         topic_partitions=partitions,
@@ -189,6 +191,8 @@ class TimerApp:
             "dead_letters": settings.topic_dead_letters,
         }
         self.table = self.app.Table("tickets", partitions=partitions, key_type=TicketKey, value_type=TicketValue)
+        if isinstance(self.table.data, memory_store.Store):
+            self.table.data.use(ChangelogReader(settings))
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
         self.write_back = WriteBack(self.table.data)  # written out without faust's changelog path: see below
