@@ -47,3 +47,35 @@ def test_a_queued_changelog_record_holds_little_more_than_its_bytes():
     value_length = len(codec.dumps(stored))
     assert held_bytes_each(lambda i: codec.dumps(stored)) < value_length + 200
     assert held_bytes_each(lambda i: key_codec.dumps(f"T-{i:09d}")) < 200
+
+
+def test_a_ticket_read_back_keeps_its_state_encoded_until_the_state_is_read():
+    state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state
+    codec = TicketCodec()
+    raw = codec.dumps(StoredTicket(3, "r", 0, state))
+    read = codec.loads(raw)
+    assert read.encoded_state is not None
+    assert (read.partition, read.kinds, read.held, read.due) == (3, "r", 0, state.due)
+    assert codec.dumps(read) == raw  # written again without decoding, byte for byte
+    assert read.state == state
+    assert read.encoded_state is None and codec.dumps(read) == raw
+
+
+def test_values_laid_out_otherwise_are_read_all_the_same():
+    import json
+
+    from worker.domain.state_codec import state_to_dict
+
+    state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state
+    spaced = json.dumps({"p": 3, "k": "r", "h": 0, "state": state_to_dict(state)}).encode()
+    reordered = json.dumps({"state": state_to_dict(state), "h": 0, "k": "r", "p": 3}).encode()
+    for raw in (spaced, reordered):
+        read = TicketCodec().loads(raw)
+        assert read == StoredTicket(3, "r", 0, state) and read.state == state
+
+
+def test_a_state_of_an_unknown_version_is_refused_when_read_not_later():
+    import pytest
+
+    with pytest.raises(ValueError, match="version 99"):
+        TicketCodec().loads(b'{"p":3,"k":"r","h":0,"state":{"v":99,"t":"T-1","e":[],"x":[],"h":null,"d":null,"z":null}}')

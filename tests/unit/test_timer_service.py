@@ -101,6 +101,24 @@ def test_a_new_owner_rebuilds_its_due_heap_from_the_store():
     assert json.loads(records[0].value)["lateness_seconds"] == 600.0
 
 
+def test_a_store_read_back_from_the_changelog_is_rebuilt_without_decoding_states_and_fires_the_same():
+    from worker.adapters.ticket_table import TicketCodec
+
+    store = {}
+    first = service(store)
+    first.assign({1})
+    feed(first, "opened", OPENED, now=at(0), partition=1)
+    codec = TicketCodec()
+    read_back = {ticket_id: codec.loads(codec.dumps(stored)) for ticket_id, stored in store.items()}
+
+    second = service(read_back)
+    second.assign({1})
+    assert second.pending(1) == 1
+    assert read_back["T-1"].encoded_state is not None  # the heap came from the due time alone
+    records = second.on_tick(1, at(30), caught_up=True)
+    assert records == first.on_tick(1, at(30), caught_up=True)
+
+
 def test_duplicates_are_counted_and_produce_nothing():
     svc = service()
     feed(svc, "opened", OPENED, now=at(0))

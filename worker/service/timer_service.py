@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from worker.decoding import Rejection, decode_event
+from worker.domain import state_codec
 from worker.domain.policy import Policy
 from worker.domain.timers import OutputMessage, Step, TicketEngine, TicketState
 from worker.messages import IncidentOpened, IncidentResponse, IncidentUpdate, InputEvent
@@ -91,14 +92,54 @@ class Counters:
         self.held_events = held_events
 
 
-@dataclass(frozen=True, slots=True)
 class StoredTicket:
-    """A ticket as kept in the state store: its state plus what the service needs without decoding it."""
+    """A ticket as kept in the state store: its state plus what the service needs without decoding it.
 
-    partition: int
-    kinds: str  # codes of TIMER_KINDS held by the ticket
-    held: int  # events held while the opened event is missing
-    state: TicketState
+    A ticket read back from the changelog may keep its state encoded (``encoded``)
+    until the state is first read: rebuilding the due heaps after a restart needs
+    only ``due``, and decoding every state took most of a restart at a million
+    tickets (BENCHMARKS.md). Treated as immutable: a change is a new StoredTicket.
+    """
+
+    __slots__ = ("partition", "kinds", "held", "due", "_state")
+
+    def __init__(self, partition: int, kinds: str, held: int, state: TicketState) -> None:
+        self.partition = partition
+        self.kinds = kinds  # codes of TIMER_KINDS held by the ticket
+        self.held = held  # events held while the opened event is missing
+        self.due = state.due  # the state's next due time
+        self._state: TicketState | bytes = state
+
+    @classmethod
+    def encoded(cls, partition: int, kinds: str, held: int, due: datetime | None, state: bytes) -> StoredTicket:
+        """A ticket whose state is ``state_codec`` bytes, decoded when first read; ``due`` is the state's."""
+        stored = cls.__new__(cls)
+        stored.partition, stored.kinds, stored.held, stored.due, stored._state = partition, kinds, held, due, state
+        return stored
+
+    @property
+    def state(self) -> TicketState:
+        state = self._state
+        if state.__class__ is bytes:
+            state = self._state = state_codec.loads(state)  # type: ignore[arg-type]
+        return state  # type: ignore[return-value]
+
+    @property
+    def encoded_state(self) -> bytes | None:
+        """The state's ``state_codec`` bytes while it has not been decoded; else None."""
+        state = self._state
+        return state if state.__class__ is bytes else None  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StoredTicket):
+            return NotImplemented
+        return (self.partition, self.kinds, self.held, self.due, self.state) == (
+            other.partition, other.kinds, other.held, other.due, other.state)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StoredTicket({self.partition!r}, {self.kinds!r}, {self.held!r}, {self.state!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +181,8 @@ class TimerService:
             clock = self.partitions.get(stored.partition)
             if clock is None:
                 continue
-            if stored.state.due is not None:
-                clock.heap.append((stored.state.due, ticket_id))
+            if stored.due is not None:
+                clock.heap.append((stored.due, ticket_id))
             self.timer_counts.update(stored.kinds)
             self.timer_counts["h"] += stored.held
         for clock in self.partitions.values():
@@ -235,7 +276,7 @@ class TimerService:
         while self.due(partition) and (limit is None or fired < limit):
             due, ticket_id = heapq.heappop(clock.heap)
             stored = self.store.get(ticket_id)
-            if stored is None or stored.state.due != due:
+            if stored is None or stored.due != due:
                 continue  # stale entry: the ticket moved on since
             fired += 1
             step = self.engine.advance(stored.state, now, horizon=clock.horizon, lagging=clock.lagging)
@@ -265,7 +306,7 @@ class TimerService:
             held = len(step.state.events) if kinds == "o" else 0
             self.store[ticket_id] = StoredTicket(partition, kinds, held, step.state)
             due = step.state.due
-            old_due = old.state.due if old is not None and old_due_queued else None
+            old_due = old.due if old is not None and old_due_queued else None
             if due is not None and due != old_due:
                 heapq.heappush(self._clock(partition).heap, (due, ticket_id))
         old_kinds, old_held = (old.kinds, old.held) if old is not None else ("", 0)
