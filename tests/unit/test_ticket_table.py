@@ -78,4 +78,4 @@ def test_a_state_of_an_unknown_version_is_refused_when_read_not_later():
     import pytest
 
     with pytest.raises(ValueError, match="version 99"):
-        TicketCodec().loads(b'{"p":3,"k":"r","h":0,"state":{"v":99,"t":"T-1","e":[],"x":[],"h":null,"d":null,"z":null}}')
+        TicketCodec().loads(b'{"p":3,"k":"r","h":0,"state":{"v":99,"t":"T-1","e":[],"x":[],"h":null,"d":null}}')
