@@ -151,7 +151,7 @@ def new_faust_app(settings: WorkerSettings, partitions: int) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
-        store="timermemory://" if settings.store == "memory" else "rocksdb://",  # see memory_store
+        store="timermemory://" if settings.store == "memory" else "timerrocksdb://",  # memory_store, rocksdb_store
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",
         topic_partitions=partitions,

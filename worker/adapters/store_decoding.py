@@ -1,0 +1,44 @@
+"""Store reads decoded with the table's codecs directly, not through faust's serializer registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+from faust.serializers import codecs
+
+
+class DirectDecoding:
+    """Mixed into a faust store: ``_decode_key`` and ``_decode_value`` do what faust's serializers do for
+    model key and value types (the table's codec, then ``from_data``), without their per-call lookups.
+
+    That layer cost 2.7 us a record around our codec's 2.8 us: a third of reading
+    a million tickets back from the changelog or from RocksDB.
+    """
+
+    key_serializer: Any
+    value_serializer: Any
+    key_type: Any
+    value_type: Any
+    _key_reader: Optional[Callable[[bytes], Any]] = None
+    _value_reader: Optional[Callable[[bytes], Any]] = None
+
+    def _decode_key(self, key: Optional[bytes]) -> Any:
+        if key is None:
+            return None
+        if self._key_reader is None:
+            self._key_reader = _reader(self.key_serializer, self.key_type)
+        return self._key_reader(key)
+
+    def _decode_value(self, value: Optional[bytes]) -> Any:
+        if value is None:
+            return None
+        if self._value_reader is None:
+            self._value_reader = _reader(self.value_serializer, self.value_type)
+        return self._value_reader(value)
+
+
+def _reader(serializer: Any, model: Any) -> Callable[[bytes], Any]:
+    loads = codecs.get_codec(serializer).loads
+    from_data = model.from_data
+    return lambda raw: from_data(loads(raw), preferred_type=model)
