@@ -3,8 +3,9 @@
 
     python bench/bench_memory.py [--tickets N] [--quick]
 
-The worker's memory store holds, per open ticket, the StoredTicket decoded from
-its changelog JSON, and an entry in its partition's due heap. A child process
+The worker's memory store holds, per open ticket, the StoredTicket read from
+its changelog JSON (after a restart the state stays encoded until it is first
+read), and an entry in its partition's due heap. A child process
 builds N genuine open tickets with the worker's own ``TimerService.on_input``
 (``bench_scale.build_states``: standard S4, mixed regions, as bench_scale.py
 seeds them) and encodes each with the worker's ``TicketCodec``. This process
