@@ -72,9 +72,10 @@ class Producer:
         self.futures[n].set_result(SimpleNamespace(offset=offset))
 
 
-def writer(store: Store, producer: Producer, written: list) -> ChangelogWriter:
+def writer(store: Store, producer: Producer, written: list, resent: list | None = None) -> ChangelogWriter:
     return ChangelogWriter("app-tickets-changelog", lambda: store, lambda: producer,
-                           lambda partition, token: written.append((partition, token)))
+                           lambda partition, token: written.append((partition, token)),
+                           (resent if resent is not None else []).append)
 
 
 def holding_one_ticket(held: int = 0) -> tuple[Store, Producer, list, ChangelogWriter]:
@@ -127,13 +128,16 @@ async def test_tokens_go_in_write_out_order_per_partition():
 
 
 async def test_records_kafka_fails_are_sent_again_with_the_states_the_store_holds_then(resend_at_once):
-    store, producer, written, changelog = holding_one_ticket(held=1)
+    store, producer, written, resent = Store(), Producer(), [], []
+    store["T-1"] = ticket("T-1", held=1)
+    changelog = writer(store, producer, written, resent)
     await changelog.write(0, ["T-1"], "t")
     store["T-1"] = ticket("T-1", held=2)  # a later write-out changed it meanwhile
     producer.futures[0].set_exception(RuntimeError("request timed out"))
     await producer.calls(sent=2)
     assert written == []
     assert json.loads(producer.sent[1][2][0][1])["h"] == 2  # the state as it is now, never the older one
+    assert resent == [1]  # one record sent again (the metric's count)
     producer.acknowledge(1, offset=7)
     await changelog.settled()
     assert written == [(0, "t")]

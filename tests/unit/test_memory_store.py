@@ -64,12 +64,14 @@ def test_what_faust_s_recovery_applied_during_a_read_wins_over_older_records_rea
     loop.close()
 
 
-def test_an_unreadable_record_is_skipped_and_the_rest_applied(capsys):
-    store, tp = new_store()
+def test_an_unreadable_record_is_skipped_counted_and_the_rest_applied(capsys):
+    app = TimerApp(WorkerSettings(brokers="127.0.0.1:1"), Policy(), 4)
+    store, tp = app.table.data, TP(app.table.changelog_topic.get_topic_name(), 1)
     bad = SimpleNamespace(offset=1, key=KEY_CODEC.dumps("T-9"), value=b'{"p":1,"k":"r","h":0,"state":{"v":99}}')
     store._apply(tp, [record(0, "T-1", ticket("T-1")), bad, record(2, "T-2", ticket("T-2"))])
     assert set(store.data) == {"T-1", "T-2"}
     assert "changelog record not readable" in capsys.readouterr().out
+    assert app.metrics.registry.get_sample_value("incident_timer_changelog_unreadable_records_total") == 1
 
 
 def test_a_partition_the_reader_reads_is_reported_persisted_up_to_its_end():

@@ -47,16 +47,17 @@ class _WriteOut:
 
 class ChangelogWriter:
     """Sends write-outs to ``topic`` through ``producer().send_to_partition``; reads the states from
-    ``store()`` (the table's faust store)."""
+    ``store()`` (the table's faust store); tells ``on_resend`` the records it sends again."""
 
     def __init__(
         self, topic: str, store: Callable[[], Any], producer: Callable[[], Any],
-        on_written: Callable[[int, Any], None],
+        on_written: Callable[[int, Any], None], on_resend: Callable[[int], None] = lambda records: None,
     ) -> None:
         self.topic = topic
         self._store = store
         self._producer = producer
         self._on_written = on_written
+        self._on_resend = on_resend  # told how many records are sent again
         self._keys, self._values = TicketKeyCodec(), TicketCodec()  # the table's own codecs
         self._waiting: dict[int, deque[_WriteOut]] = {}  # partition -> write-outs not handed to on_written
         self._persisted: dict[int, int] = {}  # partition -> highest changelog offset acknowledged
@@ -130,6 +131,7 @@ class ChangelogWriter:
                       "them again", partition=partition, tickets=len(tickets), error=repr(sent),
                       in_seconds=RESEND_SECONDS)
             await asyncio.sleep(RESEND_SECONDS)
+            self._on_resend(len(tickets))
             sent = await self._send(partition, tickets)
         offset = max(self._persisted.get(partition, -1), sent[-1].result().offset)  # the last batch's first record
         self._persisted[partition] = offset

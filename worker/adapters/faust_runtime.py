@@ -191,13 +191,14 @@ class TimerApp:
             "dead_letters": settings.topic_dead_letters,
         }
         self.table = self.app.Table("tickets", partitions=partitions, key_type=TicketKey, value_type=TicketValue)
-        if isinstance(self.table.data, memory_store.Store):
-            self.table.data.use(ChangelogReader(settings))
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
+        if isinstance(self.table.data, memory_store.Store):
+            self.table.data.use(ChangelogReader(settings), self.metrics.changelog_unreadable.inc)
         self.write_back = WriteBack(self.table.data)  # written out without faust's changelog path: see below
         self.changelog = ChangelogWriter(self.table.changelog_topic.get_topic_name(), lambda: self.write_back.backing,
-                                         lambda: self.app.producer, lambda _, offsets: self.progress.written(offsets))
+                                         lambda: self.app.producer, lambda _, offsets: self.progress.written(offsets),
+                                         self.metrics.changelog_resends.inc)
         self.store: StagedStore[StoredTicket] = StagedStore(self.write_back)
         self.written_at: dict[int, float] = {}  # partition -> monotonic time of its last write-out
         self.unacknowledged: dict[int, set[str]] = {}  # partition -> tickets a rebalance stopped sending (see reset)

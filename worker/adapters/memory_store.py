@@ -19,6 +19,7 @@ store is faust's memory store.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Optional
 
 from faust.stores import memory
@@ -38,13 +39,16 @@ class Store(DirectDecoding, memory.Store):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.reader: Optional[ChangelogReader] = None
+        self._on_unreadable: Callable[[], None] = lambda: None
         self._ends: dict[TP, int] = {}  # changelog partitions read by the reader -> end offset when assigned
         self._reads: dict[TP, asyncio.Task] = {}
         self._recovered: set[Any] = set()  # keys faust's recovery applied while reads were running
 
-    def use(self, reader: ChangelogReader) -> None:
-        """Read newly assigned changelog partitions with ``reader`` from now on."""
+    def use(self, reader: ChangelogReader, on_unreadable: Callable[[], None]) -> None:
+        """Read newly assigned changelog partitions with ``reader`` from now on; call ``on_unreadable`` for
+        each record it reads that does not decode."""
         self.reader = reader
+        self._on_unreadable = on_unreadable
 
     async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP],
                            generation_id: int = 0) -> None:
@@ -136,6 +140,7 @@ class Store(DirectDecoding, memory.Store):
                     data[key] = to_value(read_value(record.value))
                     partitions[key] = tp.partition
             except Exception as exc:  # noqa: BLE001 - a record this build cannot read: report it, go on
+                self._on_unreadable()
                 log.error("changelog record not readable: skipped, its ticket keeps its earlier state",
                           topic=tp.topic, partition=tp.partition, offset=record.offset, error=repr(exc))
 

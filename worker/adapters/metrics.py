@@ -62,6 +62,11 @@ class Metrics:
         self.ready = Gauge(p + "ready", "1 when tables are recovered and the worker consumes", registry=registry)
         self.broker_stalls = Counter(p + "broker_stalls", "Ticker rounds (end offsets, tick records) that failed "
                                      "or took longer than 5 s (Kafka slow or unreachable)", registry=registry)
+        self.changelog_resends = Counter(p + "changelog_resends", "Changelog records sent again after Kafka "
+                                         "refused them or did not acknowledge them", registry=registry)
+        self.changelog_unreadable = Counter(p + "changelog_unreadable_records", "Changelog records the memory "
+                                            "store could not decode when recovering (skipped: their tickets keep an "
+                                            "earlier state)", registry=registry)
         self.last_tick = Gauge(p + "last_tick_timestamp_seconds", "Unix time of the last processed tick",
                                registry=registry)
         self._children: dict[tuple, Counter | Gauge] = {}
