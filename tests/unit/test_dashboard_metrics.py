@@ -43,6 +43,8 @@ DOCUMENTED = {
     "incident_timer_fired_while_lagging_total",
     "incident_timer_ready",
     "incident_timer_last_tick_timestamp_seconds",
+    "incident_timer_changelog_resends_total",
+    "incident_timer_changelog_unreadable_records_total",
 }
 
 EXPORTED = DOCUMENTED | {
