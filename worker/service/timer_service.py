@@ -175,17 +175,23 @@ class TimerService:
 
         Call after the store has finished recovering (never on the bare assignment signal).
         """
-        self.partitions = {p: PartitionClock() for p in partitions}
-        self.timer_counts = Counter()
+        self.partitions = clocks = {p: PartitionClock() for p in partitions}
+        tickets_by_kinds: dict[str, int] = {}  # a few distinct values: counted once each, not per ticket
+        held = 0
         for ticket_id, stored in self.store.items():
-            clock = self.partitions.get(stored.partition)
+            clock = clocks.get(stored.partition)
             if clock is None:
                 continue
             if stored.due is not None:
                 clock.heap.append((stored.due, ticket_id))
-            self.timer_counts.update(stored.kinds)
-            self.timer_counts["h"] += stored.held
-        for clock in self.partitions.values():
+            kinds = stored.kinds
+            tickets_by_kinds[kinds] = tickets_by_kinds.get(kinds, 0) + 1
+            held += stored.held
+        self.timer_counts = Counter({"h": held})
+        for kinds, tickets in tickets_by_kinds.items():
+            for code in kinds:
+                self.timer_counts[code] += tickets
+        for clock in clocks.values():
             heapq.heapify(clock.heap)
         self._timers_changed = True
         self._report_timers()
