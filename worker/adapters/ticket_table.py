@@ -3,6 +3,7 @@ changelog."""
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 from typing import Any
 
@@ -59,6 +60,7 @@ class TicketCodec(codecs.Codec):
         return StoredTicket.encoded(partition, kinds, held, from_micros(state["d"]), encoded)
 
 
+@functools.lru_cache(maxsize=4096)  # few distinct values (partitions x timer kinds), one lookup per ticket read
 def _header(partition: int, kinds: str, held: int) -> bytes:
     """A value's bytes before its state's, as TicketCodec writes them."""
     return b'{"p":%d,"k":"%s","h":%d,"state":' % (partition, kinds.encode(), held)
