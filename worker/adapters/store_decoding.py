@@ -39,6 +39,7 @@ class DirectDecoding:
 
 
 def _reader(serializer: Any, model: Any) -> Callable[[bytes], Any]:
-    loads = codecs.get_codec(serializer).loads
+    codec = codecs.get_codec(serializer)
+    loads = codec._loads if codec.nodes == (codec,) else codec.loads  # one codec: faust's loads only loops over it
     from_data = model.from_data
     return lambda raw: from_data(loads(raw), preferred_type=model)
