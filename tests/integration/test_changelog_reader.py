@@ -18,7 +18,7 @@ async def test_a_partition_is_read_from_its_start_up_to_the_end_given_and_no_fur
     await produce(settings, [(topic, b"k", b"later") for _ in range(5)])  # written after the end was taken
 
     batches: list[list] = []
-    handed = await reader.read(topic, partition, end, batches.append)
+    handed = await reader.read(topic, partition, 0, end, batches.append)
     values = [record.value for batch in batches for record in batch]
     assert values == [str(n).encode() for n in range(40)]
     assert handed == 40 and len(batches) >= 6
@@ -44,6 +44,6 @@ async def test_after_a_kafka_error_the_read_goes_on_where_it_stopped(settings, m
 
     monkeypatch.setattr(AIOKafkaConsumer, "getmany", failing_third_fetch)
     batches: list[list] = []
-    handed = await reader.read(topic, partition, 40, batches.append)
+    handed = await reader.read(topic, partition, 0, 40, batches.append)
     assert [record.value for batch in batches for record in batch] == [str(n).encode() for n in range(40)]
     assert handed == 40 and calls > 3

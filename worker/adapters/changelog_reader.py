@@ -1,4 +1,4 @@
-"""Reading a partition of a changelog from its start to a given end, in batches, with a consumer of its own.
+"""Reading a partition of a changelog up to a given end, in batches, with a consumer of its own.
 
 faust's recovery hands each changelog record through its fetcher, the
 recovery queue and buffers one at a time (about 6,300 records/s on this
@@ -49,12 +49,12 @@ class ChangelogReader:
             await consumer.stop()
         return {tp.partition: offset for tp, offset in ends.items()}
 
-    async def read(self, topic: str, partition: int, end: int, apply: Callable[[list[Any]], None]) -> int:
-        """Hand ``apply`` the records of the partition from its start up to ``end`` (exclusive), in order, a
-        batch at a time; the records handed over. Kafka's errors are logged and the read goes on where it
+    async def read(self, topic: str, partition: int, start: int, end: int, apply: Callable[[list[Any]], None]) -> int:
+        """Hand ``apply`` the records of the partition from ``start`` (or its first offset, if later) up to
+        ``end`` (exclusive), in order, a batch at a time; the records handed over. Kafka's errors are logged and the read goes on where it
         was, after a wait, until it succeeds or is cancelled; an error of ``apply`` ends it."""
         tp = TopicPartition(topic, partition)
-        position: int | None = None  # the offset to read from next; None: the partition's start
+        position = start  # the offset to read from next (before the partition's first: from its first)
         handed = 0
         failures = 0
         while True:
@@ -62,10 +62,7 @@ class ChangelogReader:
             try:
                 await consumer.start()
                 consumer.assign([tp])
-                if position is None:
-                    await consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, position)
+                consumer.seek(tp, position)  # out of range: auto_offset_reset="earliest"
                 while await consumer.position(tp) < end:
                     fetched = await consumer.getmany(tp, timeout_ms=1000, max_records=BATCH_RECORDS)
                     records = [record for record in fetched.get(tp, ()) if record.offset < end]

@@ -29,8 +29,8 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from worker.adapters import memory_store
 from worker.adapters.changelog_reader import ChangelogReader
+from worker.adapters.changelog_reading import ChangelogReading
 from worker.adapters.changelog_writer import ChangelogWriter
 from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
@@ -151,7 +151,7 @@ def new_faust_app(settings: WorkerSettings, partitions: int) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=[f"timerkafka://{server}" for server in settings.bootstrap_servers],
-        store="timermemory://" if settings.store == "memory" else "timerrocksdb://",  # memory_store, rocksdb_store
+        store="timermemory://" if settings.store == "memory" else "timerrocksdb://",  # see changelog_reading
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",
         topic_partitions=partitions,
@@ -193,7 +193,7 @@ class TimerApp:
         self.table = self.app.Table("tickets", partitions=partitions, key_type=TicketKey, value_type=TicketValue)
         engine = TicketEngine(policy, EngineSettings(settings.orphan_ttl, settings.closed_retention))
         self.metrics = Metrics()
-        if isinstance(self.table.data, memory_store.Store):
+        if isinstance(self.table.data, ChangelogReading):
             self.table.data.use(ChangelogReader(settings), self.metrics.changelog_unreadable.inc)
         self.write_back = WriteBack(self.table.data)  # written out without faust's changelog path: see below
         self.changelog = ChangelogWriter(self.table.changelog_topic.get_topic_name(), lambda: self.write_back.backing,
