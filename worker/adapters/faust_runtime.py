@@ -168,6 +168,7 @@ def new_faust_app(settings: WorkerSettings, partitions: int) -> faust.App:
         producer_max_batch_size=settings.producer_max_batch_size,
         stream_wait_empty=True,  # on rebalance and stop, finish buffered events before committing
         web_enabled=False,
+        TableManager="worker.adapters.table_manager:TableManager",  # tables are added before the app starts
         **faust_broker_settings(settings),
     )
     app.fetch_max_wait_ms = int(settings.fetch_max_wait.total_seconds() * 1000)  # read by the timerkafka transport
