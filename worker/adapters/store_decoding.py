@@ -20,22 +20,20 @@ class DirectDecoding:
     value_serializer: Any
     key_type: Any
     value_type: Any
-    _key_reader: Optional[Callable[[bytes], Any]] = None
-    _value_reader: Optional[Callable[[bytes], Any]] = None
+    _readers: Optional[tuple[Callable[[bytes], Any], Callable[[bytes], Any]]] = None
 
     def _decode_key(self, key: Optional[bytes]) -> Any:
-        if key is None:
-            return None
-        if self._key_reader is None:
-            self._key_reader = _reader(self.key_serializer, self.key_type)
-        return self._key_reader(key)
+        return None if key is None else self._key_and_value_readers()[0](key)
 
     def _decode_value(self, value: Optional[bytes]) -> Any:
-        if value is None:
-            return None
-        if self._value_reader is None:
-            self._value_reader = _reader(self.value_serializer, self.value_type)
-        return self._value_reader(value)
+        return None if value is None else self._key_and_value_readers()[1](value)
+
+    def _key_and_value_readers(self) -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
+        """Built at the first read: faust sets the serializers after the store's own initialisation."""
+        if self._readers is None:
+            self._readers = (_reader(self.key_serializer, self.key_type),
+                             _reader(self.value_serializer, self.value_type))
+        return self._readers
 
 
 def _reader(serializer: Any, model: Any) -> Callable[[bytes], Any]:
