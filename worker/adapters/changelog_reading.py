@@ -37,7 +37,8 @@ class ChangelogReading:
     app: Any
     table: Any
 
-    def _init_reading(self) -> None:
+    def __post_init__(self) -> None:
+        super().__post_init__()  # type: ignore[misc]
         self._on_unreadable: Callable[[], None] = lambda: None
         self._ends: dict[TP, int] = {}  # changelog partitions being read -> end offset when assigned
         self._reads: dict[TP, asyncio.Task] = {}
@@ -127,8 +128,6 @@ class ChangelogReading:
         started = asyncio.get_running_loop().time()
         try:
             records = await self.reader.read(tp.topic, tp.partition, start, end, lambda batch: self._apply(tp, batch))
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # noqa: BLE001 - not Kafka's (the reader retries those): a bug; stop the worker
             log.error("reading the changelog failed: stopping the worker", topic=tp.topic, partition=tp.partition,
                       error=repr(exc))

@@ -24,10 +24,6 @@ log = get_logger("incident_timer.changelog")
 class Store(ChangelogReading, DirectDecoding, memory.Store):
     """The ticket table's memory store (see the module)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._init_reading()
-
     def _read_start(self, tp: TP) -> int:
         return 0
 

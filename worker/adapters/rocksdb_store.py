@@ -1,12 +1,13 @@
-"""faust's RocksDB store, reading with the table's codecs directly (``store_decoding``), and reading a newly
-assigned partition's changelog itself when its local files lack many records (``changelog_reading``).
+"""faust's RocksDB store, reading with the table's codecs directly (``store_decoding``), and reading what a
+newly assigned partition's local files lack from the changelog itself (``changelog_reading``).
 
 Registered as the ``timerrocksdb`` store through faust's ``faust.stores`` entry
 point. Every read of a RocksDB table decodes its value; a warm restart reads
 every ticket to rebuild the due heaps. A partition new to this worker's data
-directory (a new pod, a lost volume, a partition moved here by a rebalance) is
-read from where its local files stop (so is the tail a restart finds), and written as it was read: the bytes of
-each batch in one RocksDB write batch, then the partition's persisted offset.
+directory (a new pod, a lost volume, a partition moved here by a rebalance),
+or the tail a restart finds, is read from where its local files stop, and
+written as it was read: the bytes of each batch in one RocksDB write batch,
+then the partition's persisted offset.
 While a read runs, the offsets faust's recovery would persist for the partition
 wait until it ends: persisted earlier, they would claim records not yet written.
 """
@@ -28,7 +29,6 @@ class Store(ChangelogReading, DirectDecoding, rocksdb.Store):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._init_reading()
         self._held_offsets: dict[TP, int] = {}  # offsets faust's recovery set while the partition was read
 
     def _read_start(self, tp: TP) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from faust.serializers import codecs
 
-from worker.domain.state_codec import VERSION, from_micros, state_to_dict
+from worker.domain.state_codec import check_version, from_micros, state_to_dict
 from worker.service.timer_service import StoredTicket
 
 TICKET_CODEC = "incident_timer_ticket"
@@ -52,8 +52,7 @@ class TicketCodec(codecs.Codec):
     def _loads(self, raw: bytes) -> StoredTicket:
         data = orjson.loads(raw)
         partition, kinds, held, state = data["p"], data["k"], data["h"], data["state"]
-        if state.get("v") != VERSION:
-            raise ValueError(f"unsupported ticket state version {state.get('v')!r} (this build reads {VERSION})")
+        check_version(state)  # at once: a ticket kept encoded is decoded only when next touched
         header = _header(partition, kinds, held)
         # The state's own bytes, when the value is laid out as this codec writes it (else written afresh).
         encoded = raw[len(header):-1] if raw.startswith(header) and raw.endswith(b"}") else orjson.dumps(state)

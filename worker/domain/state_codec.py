@@ -47,9 +47,14 @@ def state_to_dict(state: TicketState) -> dict:
     }
 
 
-def state_from_dict(data: dict) -> TicketState:
+def check_version(data: dict) -> None:
+    """ValueError unless ``data`` (a state's dict) is of the version this build reads."""
     if data.get("v") != VERSION:
         raise ValueError(f"unsupported ticket state version {data.get('v')!r} (this build reads {VERSION})")
+
+
+def state_from_dict(data: dict) -> TicketState:
+    check_version(data)
     return TicketState(
         ticket_id=data["t"],
         events=tuple(_event(row) for row in data["e"]),
