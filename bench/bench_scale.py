@@ -26,7 +26,7 @@ The changelog is seeded in 16 KiB batches (``--seed-batch-bytes``): this
 broker's fetch costs it time in proportion to the batches stored in the
 partition, and seeded one record per batch a million never finished
 recovering (BENCHMARKS.md). Batched, the default million on 4 partitions runs
-in about 13 min; ``--open-tickets-only`` stops after the first measure.
+in about 5 min; ``--open-tickets-only`` stops after the first measure.
 
 1. N open tickets (default 1,000,000; --quick 20,000). Two workers run side
    by side: *idle* (0 tickets, its own topics and group) and *scale* (the N

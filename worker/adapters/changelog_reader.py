@@ -49,10 +49,13 @@ class ChangelogReader:
             await consumer.stop()
         return {tp.partition: offset for tp, offset in ends.items()}
 
-    async def read(self, topic: str, partition: int, start: int, end: int, apply: Callable[[list[Any]], None]) -> int:
+    async def read(
+        self, topic: str, partition: int, start: int, end: int, apply: Callable[[list[Any]], None]
+    ) -> int:
         """Hand ``apply`` the records of the partition from ``start`` (or its first offset, if later) up to
-        ``end`` (exclusive), in order, a batch at a time; the records handed over. Kafka's errors are logged and the read goes on where it
-        was, after a wait, until it succeeds or is cancelled; an error of ``apply`` ends it."""
+        ``end`` (exclusive), in order, a batch at a time; the records handed over. Kafka's errors are logged
+        and the read goes on where it was, after a wait, until it succeeds or is cancelled; an error of
+        ``apply`` ends it."""
         tp = TopicPartition(topic, partition)
         position = start  # the offset to read from next (before the partition's first: from its first)
         handed = 0
