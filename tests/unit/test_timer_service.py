@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from worker.domain.policy import Policy
 from worker.domain.timers import TicketEngine
-from worker.service.timer_service import ServiceSettings, TimerService
+from worker.service.timer_service import PartitionTimers, ServiceSettings, TimerService
 
 from tests.unit.builders import at
 
@@ -141,6 +141,40 @@ def test_open_timers_by_kind_follow_each_ticket_and_survive_a_rebuild():
     rebuilt = service(store)
     rebuilt.assign({0})
     assert rebuilt.observer.timers == {"response": 1, "update": 1, "orphan": 0}
+
+
+def test_restored_timers_stand_for_the_store_s_and_fire_what_a_rebuild_fires():
+    store = {}
+    first = service(store)
+    first.assign({0, 1})
+    feed(first, "responses", RESPONSE, now=at(15))  # an orphan on partition 0
+    feed(first, "opened", dict(OPENED, ticket_id="T-2", event_id="e5"), now=at(0), key=b"T-2")
+    feed(first, "responses", dict(RESPONSE, ticket_id="T-2", event_id="e6"), now=at(15), offset=1, key=b"T-2")
+    feed(first, "opened", dict(OPENED, ticket_id="T-9", event_id="e9"), now=at(0), partition=1, key=b"T-9")
+    saved = {0: first.timers(0), 1: first.timers(1)}
+    assert saved[0].counts == {"o": 1, "h": 1, "u": 1}  # T-2's response moved it from response to update
+
+    rebuilt, restored, mixed = service(dict(store)), service(dict(store)), service(dict(store))
+    rebuilt.assign({0, 1})
+    restored.assign({0, 1}, saved)
+    mixed.assign({0, 1}, {1: PartitionTimers(list(saved[1].heap), saved[1].counts)})  # heaps are handed over
+    for svc in (restored, mixed):
+        assert svc.observer.timers == rebuilt.observer.timers == {"response": 1, "update": 1, "orphan": 1}
+        assert svc.observer.held_events == 1
+    assert restored.pending(0) > rebuilt.pending(0), "the saved heap keeps T-2's earlier due: a stale entry"
+    for partition in (0, 1):
+        expected = rebuilt.on_tick(partition, at(120), caught_up=True)
+        assert expected and restored.on_tick(partition, at(120), caught_up=True) == expected
+        assert mixed.on_tick(partition, at(120), caught_up=True) == expected
+
+
+def test_restored_timers_of_partitions_not_assigned_are_ignored():
+    store = {}
+    first = service(store)
+    feed(first, "opened", OPENED, now=at(0), partition=1)
+    svc = service(store)
+    svc.assign({0}, {1: first.timers(1)})
+    assert svc.pending(1) == 0 and svc.observer.timers["response"] == 0
 
 
 def test_a_partition_may_fire_only_from_its_earliest_due_on():

@@ -11,7 +11,7 @@ written during the same call that produces the outputs.
 from __future__ import annotations
 
 import heapq
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -39,6 +39,7 @@ class ServiceSettings:
 @dataclass(slots=True)
 class PartitionClock:
     heap: list[tuple[datetime, str]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)  # TIMER_KINDS codes, and "h": orphan events held
     horizon: datetime = NEVER
     caught_up_at: datetime = NEVER
     lagging: bool = False
@@ -56,6 +57,18 @@ class Observer(Protocol):
 
 
 TIMER_KINDS = {"r": "response", "u": "update", "o": "orphan"}
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionTimers:
+    """A partition's due heap and timer counts, as ``timers`` hands them out and ``assign`` takes them back.
+
+    The heap may hold stale entries (a ticket's earlier due times, deleted
+    tickets), as a running service's does: firing skips them.
+    """
+
+    heap: list[tuple[datetime, str]]
+    counts: dict[str, int]
 
 
 @dataclass(slots=True)
@@ -166,35 +179,56 @@ class TimerService:
         self.settings = settings or ServiceSettings()
         self.observer: Observer = observer or Counters()
         self.partitions: dict[int, PartitionClock] = {}
-        self.timer_counts: Counter[str] = Counter()  # TIMER_KINDS codes, and "h": orphan events held
+        self.timer_counts: Counter[str] = Counter()  # the sum of the partitions' counts
         self._timers_changed = False
 
     # -- ownership -----------------------------------------------------------
-    def assign(self, partitions: set[int]) -> None:
-        """Own exactly these partitions; rebuild their due heaps from the store.
+    def assign(self, partitions: set[int], restored: Mapping[int, PartitionTimers] | None = None) -> None:
+        """Own exactly these partitions; rebuild their due heaps from the store, except those ``restored``.
 
-        Call after the store has finished recovering (never on the bare assignment signal).
+        ``restored`` holds what ``timers`` gave for some partitions when the store
+        last held exactly what it holds now (saved at a graceful stop): at a
+        million tickets, reading every ticket back is most of a restart. Call
+        after the store has finished recovering (never on the bare assignment signal).
         """
+        restored = {p: timers for p, timers in (restored or {}).items() if p in partitions}
         self.partitions = clocks = {p: PartitionClock() for p in partitions}
-        tickets_by_kinds: dict[str, int] = {}  # a few distinct values: counted once each, not per ticket
-        held = 0
+        for partition, timers in restored.items():
+            clocks[partition] = PartitionClock(timers.heap, Counter(timers.counts))
+        if len(restored) < len(partitions):
+            self._rebuild({p: clock for p, clock in clocks.items() if p not in restored})
+        self.timer_counts = Counter()
+        for clock in clocks.values():
+            self.timer_counts.update(clock.counts)
+        self._timers_changed = True
+        self._report_timers()
+
+    def _rebuild(self, clocks: dict[int, PartitionClock]) -> None:
+        """Fill these partitions' heaps and counts from every ticket in the store."""
+        tickets_by_kinds: dict[int, dict[str, int]] = {p: {} for p in clocks}  # a few distinct values: counted
+        held: dict[int, int] = dict.fromkeys(clocks, 0)  # once each, not per ticket
         for ticket_id, stored in self.store.items():
-            clock = clocks.get(stored.partition)
+            partition = stored.partition
+            clock = clocks.get(partition)
             if clock is None:
                 continue
             if stored.due is not None:
                 clock.heap.append((stored.due, ticket_id))
             kinds = stored.kinds
-            tickets_by_kinds[kinds] = tickets_by_kinds.get(kinds, 0) + 1
-            held += stored.held
-        self.timer_counts = Counter({"h": held})
-        for kinds, tickets in tickets_by_kinds.items():
-            for code in kinds:
-                self.timer_counts[code] += tickets
-        for clock in clocks.values():
+            tally = tickets_by_kinds[partition]
+            tally[kinds] = tally.get(kinds, 0) + 1
+            held[partition] += stored.held
+        for partition, clock in clocks.items():
             heapq.heapify(clock.heap)
-        self._timers_changed = True
-        self._report_timers()
+            clock.counts["h"] = held[partition]
+            for kinds, tickets in tickets_by_kinds[partition].items():
+                for code in kinds:
+                    clock.counts[code] += tickets
+
+    def timers(self, partition: int) -> PartitionTimers:
+        """The partition's due heap (itself, not a copy) and timer counts, for ``assign`` to restore."""
+        clock = self._clock(partition)
+        return PartitionTimers(clock.heap, {code: count for code, count in clock.counts.items() if count})
 
     def pending(self, partition: int) -> int:
         clock = self.partitions.get(partition)
@@ -303,6 +337,7 @@ class TimerService:
         """Write the ticket's new state, queue its next due time, count its timers, report its outputs."""
         if step.orphans_dropped:
             self.observer.orphans_dropped(step.orphans_dropped)
+        clock = self._clock(partition)
         kinds, held = "", 0
         if step.state is None:
             if ticket_id in self.store:
@@ -314,17 +349,17 @@ class TimerService:
             due = step.state.due
             old_due = old.due if old is not None and old_due_queued else None
             if due is not None and due != old_due:
-                heapq.heappush(self._clock(partition).heap, (due, ticket_id))
+                heapq.heappush(clock.heap, (due, ticket_id))
         old_kinds, old_held = (old.kinds, old.held) if old is not None else ("", 0)
         if (kinds, held) != (old_kinds, old_held):
-            counts = self.timer_counts
-            for code in old_kinds:  # not Counter.subtract/update: a quarter of their cost, once per fired ticket
-                counts[code] -= 1
-            for code in kinds:
-                counts[code] += 1
-            counts["h"] += held - old_held
+            for counts in (clock.counts, self.timer_counts):  # the partition's (see timers), and the total
+                for code in old_kinds:  # not Counter.subtract/update: a quarter of their cost, once per fired ticket
+                    counts[code] -= 1
+                for code in kinds:
+                    counts[code] += 1
+                counts["h"] += held - old_held
             self._timers_changed = True
-        lagging = self._clock(partition).lagging
+        lagging = clock.lagging
         for output in step.outputs:
             self.observer.emitted(output, lagging)
         return [output_record(output) for output in step.outputs]
