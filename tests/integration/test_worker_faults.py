@@ -51,6 +51,40 @@ async def test_kill_9_mid_stream_loses_no_breach_and_invents_no_id(settings, wor
         assert all(line["start"] > 0 for line in read)
 
 
+def log_lines(worker, event: str) -> list[dict]:
+    return [json.loads(line) for line in worker.log_text().splitlines() if f'"event": "{event}"' in line
+            or f'"event":"{event}"' in line]
+
+
+async def test_a_graceful_restart_on_rocksdb_takes_back_the_saved_timers_and_fires_the_same(settings, workers):
+    t0 = now()
+    early = [f"E-{i}" for i in range(8)]  # premium S1: due 4 s after t0, before the stop
+    late = [f"L-{i}" for i in range(16)]  # standard S4 opened at +15 s: due at +35 s, after the restart
+    answered = set(late[::4])  # their heap entries stay behind, stale: they must not fire
+    events = [opened(t, t0) for t in early]
+    events += [opened(t, t0 + timedelta(seconds=15), severity="S4", plan="standard") for t in late]
+    events += [response(t, t0 + timedelta(seconds=16)) for t in answered]
+    first = workers("first", store="rocksdb")
+    await produce(settings, events)
+    await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= set(early), timeout=60)
+    first.stop()
+    saved = log_lines(first, "timers saved for the next start")
+    assert len(saved) == 1 and saved[0]["partitions"], first.log_text()[-3000:]
+    files = sorted(settings.data_dir.rglob("*.timers"))
+    assert len(files) == len(saved[0]["partitions"])
+
+    second = workers("second", store="rocksdb")
+    expected = set(early) | set(late) - answered
+    records = await collect(settings, [settings.topic_breaches], lambda r: set(breach_ids(r)) >= expected,
+                            timeout=90)
+    ids = breach_ids(records)
+    assert set(ids) == expected, f"missing {expected - set(ids)}, unexpected {set(ids) - expected}"
+    assert all(len(v) == 1 for v in ids.values()), "a breach was emitted under two ids"
+    rebuilt = await poll_until(lambda: log_lines(second, "due index rebuilt"), 30, "the second worker rebuilt")
+    assert rebuilt[0]["restored_partitions"] == saved[0]["partitions"]
+    assert not list(settings.data_dir.rglob("*.timers")), "a file is taken when its partition is assigned"
+
+
 async def test_second_worker_shares_partitions_and_takes_over_when_the_other_stops(settings, workers):
     a = workers("a")
     t0 = now()

@@ -36,12 +36,13 @@ from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
+from worker.adapters.saved_timers import SavedTimers
 from worker.adapters.ticket_table import TicketKey, TicketValue
 from worker.domain.policy import Policy
 from worker.domain.timers import EngineSettings, TicketEngine
 from worker.service.records import Record
 from worker.service.staged_store import StagedStore
-from worker.service.timer_service import Handled, ServiceSettings, StoredTicket, TimerService
+from worker.service.timer_service import Handled, PartitionTimers, ServiceSettings, StoredTicket, TimerService
 from worker.service.write_back import WriteBack
 from worker.settings import WorkerSettings
 
@@ -197,6 +198,8 @@ class TimerApp:
         if isinstance(self.table.data, ChangelogReading):
             self.table.data.use(ChangelogReader(settings), self.metrics.changelog_unreadable.inc)
         self.write_back = WriteBack(self.table.data)  # written out without faust's changelog path: see below
+        if isinstance(self.table.data, SavedTimers):
+            self.table.data.save_timers_from(self.timers_to_save)
         self.changelog = ChangelogWriter(self.table.changelog_topic.get_topic_name(), lambda: self.write_back.backing,
                                          lambda: self.app.producer, lambda _, offsets: self.progress.written(offsets),
                                          self.metrics.changelog_resends.inc)
@@ -418,7 +421,8 @@ class TimerApp:
         # written out yet are read again.
         self.write_back.discard()
         owned = self.owned_partitions()
-        self.service.assign(owned)
+        restored = self.table.data.restored_timers() if isinstance(self.table.data, SavedTimers) else {}
+        self.service.assign(owned, restored)
         # Everything alive now, chiefly the recovered tickets (long-lived, no reference cycles), leaves
         # the full garbage collections: at a million tickets their walk is a 0.6 s pause during which
         # no timer fires (bench_memory.py). Objects created from here on are collected as usual.
@@ -428,8 +432,15 @@ class TimerApp:
             self.assigned_at = None
         self.metrics.recovering.set(0)
         self.metrics.ready.set(1)
-        log.info("due index rebuilt", partitions=sorted(owned),
+        log.info("due index rebuilt", partitions=sorted(owned), restored_partitions=sorted(restored),
                  pending_timers=sum(map(self.service.pending, owned)))
+
+    def timers_to_save(self) -> dict[int, PartitionTimers]:
+        """The owned partitions' timers that stand for what the table holds (saved at stop, see SavedTimers):
+        none before the heaps are rebuilt, none of a partition with writes not written out yet."""
+        if self.needs_rebuild:
+            return {}
+        return {p: self.service.timers(p) for p in self.service.partitions if not self.write_back.pending_in(p)}
 
     async def _write_unacknowledged(self) -> None:
         """Send again the changelog records Kafka had not acknowledged when the last rebalance stopped their

@@ -1,9 +1,10 @@
-"""faust's RocksDB store, reading with the table's codecs directly (``store_decoding``), and reading what a
-newly assigned partition's local files lack from the changelog itself (``changelog_reading``).
+"""faust's RocksDB store, reading with the table's codecs directly (``store_decoding``), reading what a
+newly assigned partition's local files lack from the changelog itself (``changelog_reading``), and saving
+its partitions' timers at a graceful stop for the next start (``saved_timers``).
 
 Registered as the ``timerrocksdb`` store through faust's ``faust.stores`` entry
 point. Every read of a RocksDB table decodes its value; a warm restart reads
-every ticket to rebuild the due heaps. A partition new to this worker's data
+every ticket to rebuild the due heaps, unless their saved timers stand. A partition new to this worker's data
 directory (a new pod, a lost volume, a partition moved here by a rebalance),
 or the tail a restart finds, is read from where its local files stop, and
 written as it was read: the bytes of each batch in one RocksDB write batch,
@@ -21,10 +22,11 @@ from faust.stores import rocksdb
 from faust.types import TP
 
 from worker.adapters.changelog_reading import ChangelogReading
+from worker.adapters.saved_timers import SavedTimers
 from worker.adapters.store_decoding import DirectDecoding
 
 
-class Store(ChangelogReading, DirectDecoding, rocksdb.Store):
+class Store(SavedTimers, ChangelogReading, DirectDecoding, rocksdb.Store):
     """The ticket table's RocksDB store (see the module)."""
 
     def __post_init__(self) -> None:
