@@ -283,7 +283,7 @@ async def wait_ready(worker: Worker, min_pending: int, timeout: float) -> dict[s
     """Process start to the 'due index rebuilt' line with >= min_pending timers, and to the first /readyz 200."""
     deadline = time.monotonic() + timeout
     readyz_s = rebuilt_s = None
-    pending = None
+    pending = restored = None
     async with aiohttp.ClientSession() as session:
         while rebuilt_s is None or readyz_s is None:
             worker.check()
@@ -297,9 +297,11 @@ async def wait_ready(worker: Worker, min_pending: int, timeout: float) -> dict[s
                     at = datetime.fromisoformat(line["timestamp"]).timestamp()
                     if rebuilt_s is None:
                         rebuilt_s, pending = at - worker.started_wall, line["pending_timers"]
+                        restored = len(line.get("restored_partitions", ()))
             await asyncio.sleep(0.05)
     metrics = await scrape(worker)
     return {"rebuilt_s": round(rebuilt_s, 2), "readyz_s": round(readyz_s, 2), "pending_timers": pending,
+            "restored_partitions": restored,
             "readyz_before_rebuild": readyz_s < rebuilt_s - 0.05,
             "recovery_metric_s": _r(metrics.get("incident_timer_recovery_duration_seconds", math.nan), 2),
             "rebuilds": sum(1 for line in worker.lines if line.get("event") == "due index rebuilt")}
@@ -530,7 +532,9 @@ class ScaleBench:
             self.say(f"recovery {name}: ready {recovery[name]['rebuilt_s']:.1f} s after start "
                      f"(/readyz {recovery[name]['readyz_s']:.1f} s)")
             if name != "memory":
+                stopping = time.monotonic()
                 worker.stop()
+                recovery[name]["stop_s"] = round(time.monotonic() - stopping, 2)  # RocksDB saves its timers here
         recovery["ratio_memory_over_rocksdb_warm"] = round(
             recovery["memory"]["rebuilt_s"] / recovery["rocksdb_warm"]["rebuilt_s"], 2)
         self.results["recovery"] = recovery
@@ -659,8 +663,10 @@ def print_table(results: dict[str, Any]) -> None:
             "memory")
         for key, label in (("rebuilt_s", "start to due index rebuilt, s"), ("readyz_s", "start to /readyz 200, s"),
                            ("recovery_metric_s", "recovery_duration_seconds"),
-                           ("readyz_before_rebuild", "/readyz 200 before rebuilt")):
-            row(f"  {label}", *(recovery[name][key] for name in ("rocksdb_cold", "rocksdb_warm", "memory")))
+                           ("readyz_before_rebuild", "/readyz 200 before rebuilt"),
+                           ("restored_partitions", "partitions whose saved timers were taken back"),
+                           ("stop_s", "SIGTERM to exit, s")):
+            row(f"  {label}", *(recovery[name].get(key, "") for name in ("rocksdb_cold", "rocksdb_warm", "memory")))
         row("  RSS MiB when ready", *(recovery[name]["memory"]["rss_mib"]
                                       for name in ("rocksdb_cold", "rocksdb_warm", "memory")))
         row("  memory / RocksDB warm", "", "", recovery["ratio_memory_over_rocksdb_warm"])
