@@ -14,13 +14,14 @@ from worker.service.timer_service import PartitionTimers
 TIMERS = PartitionTimers([(at(20), "T-1"), (at(25), "T-3"), (at(21), "T-2")], {"r": 2, "u": 1})
 
 
-def test_the_file_gives_back_the_heap_and_counts_it_was_written_with():
+def test_the_file_gives_back_the_heap_and_counts_it_was_written_with_also_to_a_store_acknowledged_since():
     raw_file = timers_file.encode(TIMERS, 41)
     assert timers_file.decode(raw_file, 41) == TIMERS
+    assert timers_file.decode(raw_file, 45) == TIMERS
 
 
 @pytest.mark.parametrize("damage, offset, reason", [
-    (lambda b: b, 42, "changelog offset 41, the store is at 42"),
+    (lambda b: b, 40, "changelog offset 41, the store is at 40"),
     (lambda b: b[:-5], 41, "checksum"),
     (lambda b: b.replace(b'"T-3"', b'"T-4"'), 41, "checksum"),
     (lambda b: b.replace(b'"version":1', b'"version":2'), 41, "unsupported version 2"),
@@ -57,11 +58,16 @@ def test_a_partition_assigned_again_unchanged_gets_its_timers_back_once_and_its_
     assert store.restored_timers() == {}
 
 
-def test_timers_are_not_taken_back_when_the_database_moved_on_or_records_arrive_or_on_a_standby(tmp_path):
-    store, tp = saved_then_restarted(tmp_path / "moved")
-    rocksdb_store.rocksdb.Store.set_persisted_offset(store, tp, 9)  # acknowledged after the timers were saved
+def test_timers_are_not_taken_back_by_an_older_database_or_when_records_arrive_or_on_a_standby(tmp_path):
+    store, tp = saved_then_restarted(tmp_path / "older")
+    rocksdb_store.rocksdb.Store.set_persisted_offset(store, tp, 5)  # as a database restored from a copy
     assign(store, {tp})
     assert store.restored_timers() == {} and not store._path(1).exists()
+
+    store, tp = saved_then_restarted(tmp_path / "acknowledged")
+    rocksdb_store.rocksdb.Store.set_persisted_offset(store, tp, 9)  # acknowledged after the timers were saved
+    assign(store, {tp})
+    assert store.restored_timers() == {1: TIMERS}
 
     store, tp = saved_then_restarted(tmp_path / "recovered")
     assign(store, {tp})

@@ -168,6 +168,30 @@ def test_restored_timers_stand_for_the_store_s_and_fire_what_a_rebuild_fires():
         assert mixed.on_tick(partition, at(120), caught_up=True) == expected
 
 
+def test_timers_before_changes_not_written_stand_for_the_store_without_them():
+    written = {}
+    svc = service(written)
+    feed(svc, "opened", OPENED, now=at(0))
+    feed(svc, "opened", dict(OPENED, ticket_id="T-3", event_id="e3"), now=at(0), key=b"T-3")
+    store = dict(written)
+    svc.store = store  # from here on, changes the written store lacks
+    feed(svc, "responses", RESPONSE, now=at(15))  # T-1: response timer to update timer
+    feed(svc, "opened", dict(OPENED, ticket_id="T-2", event_id="e2"), now=at(15), key=b"T-2")
+    fired = svc.on_tick(0, at(21), caught_up=True)
+    assert [json.loads(r.value)["ticket_id"] for r in fired] == ["T-2", "T-3"], "their entries left the heap"
+    changes = [(t, written.get(t), store.get(t)) for t in ("T-1", "T-2", "T-3")]
+    timers = svc.timers(0).before(changes)
+    assert timers.counts == {"r": 2}
+
+    rebuilt, restored = service(dict(written)), service(dict(written))
+    rebuilt.assign({0})
+    restored.assign({0}, {0: timers})
+    assert restored.observer.timers == rebuilt.observer.timers == {"response": 2, "update": 0, "orphan": 0}
+    expected = rebuilt.on_tick(0, at(120), caught_up=True)
+    assert sorted(json.loads(r.value)["ticket_id"] for r in expected) == ["T-1", "T-3"]
+    assert restored.on_tick(0, at(120), caught_up=True) == expected
+
+
 def test_restored_timers_of_partitions_not_assigned_are_ignored():
     store = {}
     first = service(store)

@@ -142,3 +142,17 @@ async def test_changelog_records_of_a_partition_gone_elsewhere_are_not_sent_agai
     app.owned_partitions = lambda: {1}  # partition 0 went to another worker
     await app._process(Stream([message(TP(SETTINGS.topic_opened, 1), 0, opened("T-2", 5), "T-2")]))
     assert changelog_sent(journal).count(b'"T-1"') == 1 and app.unacknowledged == {}
+
+
+async def test_the_timers_saved_at_stop_leave_out_the_states_not_written_yet():
+    journal: list = []
+    app = runtime(journal)
+    await app._process(Stream([message(OPENED, 0, opened("T-1", 5), "T-1"),
+                               message(TICKS, 0, tick(app, None))]))  # T-1 written out at the tick
+    await app._process(Stream([message(OPENED, 1, opened("T-2", 5), "T-2")]))  # waits for the next tick
+    assert written(journal) == ["T-1"] and app.write_back.pending_in(0) == 1
+    saved = app.timers_to_save()
+    assert saved[0].counts == {"r": 1}  # T-1's response timer; T-2 is not in the table
+    assert sorted(ticket for _, ticket in saved[0].heap) == ["T-1", "T-2"]  # T-2's entry stays, stale
+    app.needs_rebuild = True  # a rebalance: the heaps no longer stand for anything
+    assert app.timers_to_save() == {}

@@ -436,11 +436,18 @@ class TimerApp:
                  pending_timers=sum(map(self.service.pending, owned)))
 
     def timers_to_save(self) -> dict[int, PartitionTimers]:
-        """The owned partitions' timers that stand for what the table holds (saved at stop, see SavedTimers):
-        none before the heaps are rebuilt, none of a partition with writes not written out yet."""
+        """The owned partitions' timers as they stand for what the table holds (saved at stop, see SavedTimers):
+        the service's, less the changes not written to the table yet. None before the heaps are rebuilt."""
         if self.needs_rebuild:
             return {}
-        return {p: self.service.timers(p) for p in self.service.partitions if not self.write_back.pending_in(p)}
+        table = self.write_back.backing
+        unwritten: dict[int, list[tuple[str, StoredTicket | None, StoredTicket | None]]] = {}
+        for ticket_id in {*self.store.staged_keys(), *self.write_back.staged_keys()}:
+            stored, current = table.get(ticket_id), self.store.get(ticket_id)
+            version = current if current is not None else stored
+            if version is not None:
+                unwritten.setdefault(version.partition, []).append((ticket_id, stored, current))
+        return {p: self.service.timers(p).before(unwritten.get(p, ())) for p in self.service.partitions}
 
     async def _write_unacknowledged(self) -> None:
         """Send again the changelog records Kafka had not acknowledged when the last rebalance stopped their

@@ -6,11 +6,13 @@ A warm restart otherwise reads every ticket back to rebuild the due heaps:
 store writes each partition's timers, as the runtime hands them over (see
 ``TimerApp.timers_to_save``), to a file beside the partition's database
 (``timers_file``), with the changelog offset the database has persisted.
+Changes not written to the table yet are left out (``PartitionTimers.before``):
+their input records are read again after the restart.
 
 When a partition is next assigned, in any role, its file is read and
 removed at once, before anything can write to the database. The timers are
-used only if the partition is active, the database's persisted offset is the
-one saved, and nothing is applied to it before the rebuild takes them: no
+used only if the partition is active, the database's persisted offset is not
+before the one saved (acknowledgements may still land after the save), and nothing is applied to it before the rebuild takes them: no
 read of the changelog's tail (``ChangelogReading``) and no record from
 faust's recovery. Otherwise the heaps are rebuilt from the tickets, as
 without a file. A write to the store after the files were written (at stop)

@@ -30,6 +30,10 @@ class StagedStore(MutableMapping[str, V], Generic[V]):
         """Writes (and deletions) not applied yet."""
         return len(self._staged)
 
+    def staged_keys(self) -> list[str]:
+        """The keys with changes not applied yet."""
+        return list(self._staged)
+
     def apply(self, keys: Iterable[str] | None = None) -> None:
         """Write the pending changes (those of ``keys`` only, when given) to the backing store, in order."""
         if keys is None:

@@ -11,7 +11,7 @@ written during the same call that produces the outputs.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -69,6 +69,24 @@ class PartitionTimers:
 
     heap: list[tuple[datetime, str]]
     counts: dict[str, int]
+
+    def before(self, changes: Iterable[tuple[str, StoredTicket | None, StoredTicket | None]]) -> PartitionTimers:
+        """These timers as they stand for a store that lacks ``changes``: (ticket id, the version the store
+        holds, the version these timers count) for each ticket changed since, None where there is none.
+
+        The stored versions' due times join the heap; the entries of the
+        versions counted stay, stale, as firing skips them.
+        """
+        heap, counts = list(self.heap), Counter(self.counts)
+        for ticket_id, stored, counted in changes:
+            for version, sign in ((counted, -1), (stored, 1)):
+                if version is not None:
+                    for code in version.kinds:
+                        counts[code] += sign
+                    counts["h"] += sign * version.held
+            if stored is not None and stored.due is not None:
+                heapq.heappush(heap, (stored.due, ticket_id))
+        return PartitionTimers(heap, {code: count for code, count in counts.items() if count})
 
 
 @dataclass(slots=True)
