@@ -12,11 +12,11 @@ their input records are read again after the restart.
 When a partition is next assigned, in any role, its file is read and
 removed at once, before anything can write to the database. The timers are
 used only if the partition is active, the database's persisted offset is not
-before the one saved (acknowledgements may still land after the save), and nothing is applied to it before the rebuild takes them: no
-read of the changelog's tail (``ChangelogReading``) and no record from
-faust's recovery. Otherwise the heaps are rebuilt from the tickets, as
-without a file. A write to the store after the files were written (at stop)
-removes them.
+before the one saved (acknowledgements may still land after the save), and
+nothing is applied to it before the rebuild takes them: no read of the
+changelog's tail (``ChangelogReading``) and no record from faust's recovery.
+Otherwise the heaps are rebuilt from the tickets, as without a file. A write
+to the store after the files were written (at stop) removes them.
 """
 
 from __future__ import annotations
