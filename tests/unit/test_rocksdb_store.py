@@ -62,3 +62,13 @@ def test_while_a_read_runs_faust_s_records_win_and_its_offsets_wait_for_the_read
     store._read_done(tp, 10)
     assert rocksdb_store.rocksdb.Store.persisted_offset(store, tp) == 12
     loop.close()
+
+
+def test_timer_entries_list_a_partition_s_tickets_as_the_due_heaps_need_them(tmp_path):
+    store, tp = new_store(tmp_path)
+    store._apply(tp, [raw(0, "T-1", "r"), raw(1, "T-2", "u"), raw(2, "T-3", None)])
+    entries = sorted(store.timer_entries([tp.partition]))
+    expected = [ticket(t, kinds=k) for t, k in (("T-1", "r"), ("T-2", "u"))]
+    assert entries == [("T-1", 1, "r", 0, expected[0].due), ("T-2", 1, "u", 0, expected[1].due)]
+    assert expected[0].due is not None
+    assert list(store.timer_entries([2])) == []

@@ -79,3 +79,33 @@ def test_a_state_of_an_unknown_version_is_refused_when_read_not_later():
 
     with pytest.raises(ValueError, match="version 99"):
         TicketCodec().loads(b'{"p":3,"k":"r","h":0,"state":{"v":99,"t":"T-1","e":[],"x":[],"h":null,"d":null}}')
+
+
+def test_timer_fields_read_from_the_bytes_are_those_of_the_decoded_value_whatever_the_layout(monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    import pytest
+
+    from worker.adapters import ticket_table
+    from worker.domain.state_codec import state_to_dict
+
+    codec = TicketCodec()
+    open_state = ENGINE.apply(TicketState("T-1"), opened(), now=at(0)).state
+    done = open_state.__class__(ticket_id="T-2", events=open_state.events)  # no due time
+    assert done.due is None
+    values = [codec.dumps(StoredTicket(partition, kinds, held, state))
+              for partition, kinds, held, state in ((3, "r", 0, open_state), (11, "ou", 7, open_state),
+                                                    (0, "", 0, done))]
+    values += [json.dumps({"p": 3, "k": "r", "h": 0, "state": state_to_dict(open_state)}).encode(),  # spaced
+               json.dumps({"state": state_to_dict(open_state), "h": 0, "k": "r", "p": 3}).encode()]  # reordered
+    decoded = []
+    monkeypatch.setattr(ticket_table, "_CODEC", SimpleNamespace(_loads=lambda raw: decoded.append(raw) or
+                                                                codec.loads(raw)))
+    for raw in values:
+        read = codec.loads(raw)
+        assert ticket_table.timer_fields(raw) == (read.partition, read.kinds, read.held, read.due)
+    assert decoded == values[3:], "the codec's own layout is read from the bytes; others are decoded in full"
+    assert ticket_table.timer_fields(values[0])[3] == open_state.due is not None
+    with pytest.raises(ValueError, match="version 99"):
+        ticket_table.timer_fields(values[0].replace(b'"v":1', b'"v":99'))

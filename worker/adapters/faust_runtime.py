@@ -36,6 +36,7 @@ from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
+from worker.adapters import rocksdb_store
 from worker.adapters.saved_timers import SavedTimers
 from worker.adapters.ticket_table import TicketKey, TicketValue
 from worker.domain.policy import Policy
@@ -421,8 +422,13 @@ class TimerApp:
         # written out yet are read again.
         self.write_back.discard()
         owned = self.owned_partitions()
-        restored = self.table.data.restored_timers() if isinstance(self.table.data, SavedTimers) else {}
-        self.service.assign(owned, restored)
+        store = self.table.data
+        restored = store.restored_timers() if isinstance(store, SavedTimers) else {}
+        # RocksDB lists the other partitions' tickets from its bytes; nothing waits to be written (just discarded,
+        # and states wait for their outputs only while a step is delivered).
+        entries = store.timer_entries(owned - restored.keys()) \
+            if isinstance(store, rocksdb_store.Store) and not self.store.pending else None
+        self.service.assign(owned, restored, entries)
         # Everything alive now, chiefly the recovered tickets (long-lived, no reference cycles), leaves
         # the full garbage collections: at a million tickets their walk is a 0.6 s pause during which
         # no timer fires (bench_memory.py). Objects created from here on are collected as usual.

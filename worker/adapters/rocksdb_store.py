@@ -15,7 +15,7 @@ wait until it ends: persisted earlier, they would claim records not yet written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from faust.stores import rocksdb
@@ -24,6 +24,8 @@ from faust.types import TP
 from worker.adapters.changelog_reading import ChangelogReading
 from worker.adapters.saved_timers import SavedTimers
 from worker.adapters.store_decoding import DirectDecoding
+from worker.adapters.ticket_table import timer_fields
+from worker.service.timer_service import TimerEntry
 
 
 class Store(SavedTimers, ChangelogReading, DirectDecoding, rocksdb.Store):
@@ -32,6 +34,16 @@ class Store(SavedTimers, ChangelogReading, DirectDecoding, rocksdb.Store):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._held_offsets: dict[TP, int] = {}  # offsets faust's recovery set while the partition was read
+
+    def timer_entries(self, partitions: Iterable[int]) -> Iterator[TimerEntry]:
+        """The tickets of these partitions as the due heaps need them, their states left unparsed
+        (``timer_fields``)."""
+        read_key, hidden = self._key_and_value_readers()[0], self.offset_key
+        for partition in partitions:
+            db = self._db_for_partition(partition)
+            for key, value in db.items() if self.use_rocksdict else self._visible_items(db):
+                if key != hidden:
+                    yield (read_key(key), *timer_fields(value))
 
     def _read_start(self, tp: TP) -> int:
         local = rocksdb.Store.persisted_offset(self, tp)

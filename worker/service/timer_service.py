@@ -59,6 +59,10 @@ class Observer(Protocol):
 TIMER_KINDS = {"r": "response", "u": "update", "o": "orphan"}
 
 
+TimerEntry = tuple[str, int, str, int, "datetime | None"]
+"""What the due heaps need of a stored ticket: its id, partition, timer kinds, held count and due time."""
+
+
 @dataclass(frozen=True, slots=True)
 class PartitionTimers:
     """A partition's due heap and timer counts, as ``timers`` hands them out and ``assign`` takes them back.
@@ -201,44 +205,50 @@ class TimerService:
         self._timers_changed = False
 
     # -- ownership -----------------------------------------------------------
-    def assign(self, partitions: set[int], restored: Mapping[int, PartitionTimers] | None = None) -> None:
+    def assign(self, partitions: set[int], restored: Mapping[int, PartitionTimers] | None = None,
+               entries: Iterable[TimerEntry] | None = None) -> None:
         """Own exactly these partitions; rebuild their due heaps from the store, except those ``restored``.
 
         ``restored`` holds what ``timers`` gave for some partitions when the store
         last held exactly what it holds now (saved at a graceful stop): at a
-        million tickets, reading every ticket back is most of a restart. Call
-        after the store has finished recovering (never on the bare assignment signal).
+        million tickets, reading every ticket back is most of a restart.
+        ``entries``, when given, lists the store's tickets of the other
+        partitions (see TimerEntry) for a store that can do so more cheaply
+        than its items. Call after the store has finished recovering (never on
+        the bare assignment signal).
         """
         restored = {p: timers for p, timers in (restored or {}).items() if p in partitions}
         self.partitions = clocks = {p: PartitionClock() for p in partitions}
         for partition, timers in restored.items():
             clocks[partition] = PartitionClock(timers.heap, Counter(timers.counts))
         if len(restored) < len(partitions):
-            self._rebuild({p: clock for p, clock in clocks.items() if p not in restored})
+            if entries is None:
+                entries = ((ticket_id, stored.partition, stored.kinds, stored.held, stored.due)
+                           for ticket_id, stored in self.store.items())
+            self._rebuild({p: clock for p, clock in clocks.items() if p not in restored}, entries)
         self.timer_counts = Counter()
         for clock in clocks.values():
             self.timer_counts.update(clock.counts)
         self._timers_changed = True
         self._report_timers()
 
-    def _rebuild(self, clocks: dict[int, PartitionClock]) -> None:
-        """Fill these partitions' heaps and counts from every ticket in the store."""
+    @staticmethod
+    def _rebuild(clocks: dict[int, PartitionClock], entries: Iterable[TimerEntry]) -> None:
+        """Fill these partitions' heaps and counts from the store's tickets."""
         tickets_by_kinds: dict[int, dict[str, int]] = {p: {} for p in clocks}  # a few distinct values: counted
-        held: dict[int, int] = dict.fromkeys(clocks, 0)  # once each, not per ticket
-        for ticket_id, stored in self.store.items():
-            partition = stored.partition
+        held_by_partition: dict[int, int] = dict.fromkeys(clocks, 0)  # once each, not per ticket
+        for ticket_id, partition, kinds, held, due in entries:
             clock = clocks.get(partition)
             if clock is None:
                 continue
-            if stored.due is not None:
-                clock.heap.append((stored.due, ticket_id))
-            kinds = stored.kinds
+            if due is not None:
+                clock.heap.append((due, ticket_id))
             tally = tickets_by_kinds[partition]
             tally[kinds] = tally.get(kinds, 0) + 1
-            held[partition] += stored.held
+            held_by_partition[partition] += held
         for partition, clock in clocks.items():
             heapq.heapify(clock.heap)
-            clock.counts["h"] = held[partition]
+            clock.counts["h"] = held_by_partition[partition]
             for kinds, tickets in tickets_by_kinds[partition].items():
                 for code in kinds:
                     clock.counts[code] += tickets
