@@ -72,3 +72,12 @@ def test_timer_entries_list_a_partition_s_tickets_as_the_due_heaps_need_them(tmp
     assert entries == [("T-1", 1, "r", 0, expected[0].due), ("T-2", 1, "u", 0, expected[1].due)]
     assert expected[0].due is not None
     assert list(store.timer_entries([2])) == []
+
+
+async def test_stopping_the_store_stops_its_changelog_reads(tmp_path):
+    store, tp = new_store(tmp_path)
+    read = store._reads[tp] = asyncio.ensure_future(asyncio.sleep(3600))  # a read of the partition running
+    await store.stop()
+    assert tp not in store._reads
+    await asyncio.wait([read])
+    assert read.cancelled()

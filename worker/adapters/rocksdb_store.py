@@ -45,6 +45,13 @@ class Store(SavedTimers, ChangelogReading, DirectDecoding, rocksdb.Store):
                 if key != hidden:
                     yield (read_key(key), *timer_fields(value))
 
+    async def stop(self) -> None:
+        """faust's RocksDB store replaces the service's ``stop`` and never calls ``on_stop``: the changelog
+        reads are stopped here, before its databases are let go."""
+        for tp in list(self._reads):
+            self._stop_read(tp)
+        await super().stop()
+
     def _read_start(self, tp: TP) -> int:
         local = rocksdb.Store.persisted_offset(self, tp)
         return 0 if local is None else local + 1
