@@ -453,6 +453,9 @@ class TimerApp:
             version = current if current is not None else stored
             if version is not None:
                 unwritten.setdefault(version.partition, []).append((ticket_id, stored, current))
+        if unwritten:
+            log.info("timers saved as the table holds them: states not written out yet are left out, their inputs "
+                     "are read again", partitions=sorted(unwritten), tickets=sum(map(len, unwritten.values())))
         return {p: self.service.timers(p).before(unwritten.get(p, ())) for p in self.service.partitions}
 
     async def _write_unacknowledged(self) -> None:
