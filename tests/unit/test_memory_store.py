@@ -79,3 +79,12 @@ def test_a_partition_the_reader_reads_is_reported_persisted_up_to_its_end():
     assert store.persisted_offset(tp) is None  # faust's memory store: recovery reads everything
     store._ends[tp] = 120
     assert store.persisted_offset(tp) == 119  # faust's recovery reads from 120 on
+
+
+async def test_stopping_the_store_stops_its_changelog_reads():
+    store, tp = new_store()
+    read = store._reads[tp] = asyncio.ensure_future(asyncio.sleep(3600))  # a read of the partition running
+    await store.stop()
+    assert tp not in store._reads
+    await asyncio.wait([read])
+    assert read.cancelled()

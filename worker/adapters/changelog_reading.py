@@ -111,10 +111,12 @@ class ChangelogReading:
             self._recovered.clear()
         await super().on_recovery_completed(active_tps, standby_tps)  # type: ignore[misc]
 
-    async def on_stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop the reads, then the store. Not in ``on_stop``: faust's RocksDB store replaces ``stop`` and
+        never calls it."""
         for tp in list(self._reads):
             self._stop_read(tp)
-        await super().on_stop()  # type: ignore[misc]
+        await super().stop()  # type: ignore[misc]
 
     # -- the reads ------------------------------------------------------------------
     def _stop_read(self, tp: TP) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from worker.adapters import rocksdb_store
 from worker.adapters.changelog_reader import ChangelogReader
 from worker.adapters.changelog_reading import ChangelogReading
 from worker.adapters.changelog_writer import ChangelogWriter
@@ -36,7 +37,6 @@ from worker.adapters.http_endpoints import HttpEndpoints
 from worker.adapters.kafka_admin import client_options, first_offset_from
 from worker.adapters.logs import get_logger
 from worker.adapters.metrics import Metrics
-from worker.adapters import rocksdb_store
 from worker.adapters.saved_timers import SavedTimers
 from worker.adapters.ticket_table import TicketKey, TicketValue
 from worker.domain.policy import Policy

@@ -38,19 +38,10 @@ class Store(SavedTimers, ChangelogReading, DirectDecoding, rocksdb.Store):
     def timer_entries(self, partitions: Iterable[int]) -> Iterator[TimerEntry]:
         """The tickets of these partitions as the due heaps need them, their states left unparsed
         (``timer_fields``)."""
-        read_key, hidden = self._key_and_value_readers()[0], self.offset_key
+        read_key = self._key_and_value_readers()[0]
         for partition in partitions:
-            db = self._db_for_partition(partition)
-            for key, value in db.items() if self.use_rocksdict else self._visible_items(db):
-                if key != hidden:
-                    yield (read_key(key), *timer_fields(value))
-
-    async def stop(self) -> None:
-        """faust's RocksDB store replaces the service's ``stop`` and never calls ``on_stop``: the changelog
-        reads are stopped here, before its databases are let go."""
-        for tp in list(self._reads):
-            self._stop_read(tp)
-        await super().stop()
+            for key, value in self._visible_items(self._db_for_partition(partition)):
+                yield (read_key(key), *timer_fields(value))
 
     def _read_start(self, tp: TP) -> int:
         local = rocksdb.Store.persisted_offset(self, tp)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from faust.serializers import codecs
 
-from worker.domain.state_codec import check_version, from_micros, state_to_dict
+from worker.domain.state_codec import VERSION, check_version, from_micros, state_to_dict
 from worker.service.timer_service import StoredTicket
 
 TICKET_CODEC = "incident_timer_ticket"
@@ -67,7 +67,7 @@ def _header(partition: int, kinds: str, held: int) -> bytes:
     return b'{"p":%d,"k":"%s","h":%d,"state":' % (partition, kinds.encode(), held)
 
 
-_STATE = b',"state":{"v":1,'  # what follows a value's header, for the state version this build reads
+_STATE = b',"state":{"v":%d,' % VERSION  # what follows a value's header, for the state version this build reads
 _HEADER = re.compile(rb'\{"p":(\d+),"k":"([a-z]*)","h":(\d+)')
 _DUE = re.compile(rb',"d":(-?\d+|null),"z":(?:-?\d+|null)\}\}')  # the state's last two keys, then the value's end
 

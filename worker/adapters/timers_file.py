@@ -13,21 +13,19 @@ from __future__ import annotations
 import sys
 import zlib
 from array import array
-from datetime import datetime, timedelta, timezone
 
 import orjson
 
+from worker.domain.state_codec import from_micros, to_micros
 from worker.service.timer_service import PartitionTimers
 
 FORMAT = "incident-timer partition timers"
 VERSION = 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def encode(timers: PartitionTimers, offset: int) -> bytes:
     """The file's bytes for ``timers``, saved when the store had persisted changelog offset ``offset``."""
-    dues = array("q", [(due - _EPOCH) // _MICROSECOND for due, _ in timers.heap])
+    dues = array("q", [to_micros(due) for due, _ in timers.heap])
     body = dues.tobytes() + orjson.dumps([ticket_id for _, ticket_id in timers.heap])
     header = {"format": FORMAT, "version": VERSION, "offset": offset, "tickets": len(dues), "counts": timers.counts,
               "byteorder": sys.byteorder, "crc32": zlib.crc32(body)}
@@ -62,6 +60,5 @@ def decode(raw: bytes, offset: int) -> PartitionTimers:
     ids = orjson.loads(body[8 * tickets:])
     if len(ids) != tickets:
         raise ValueError(f"{len(ids)} ticket ids for {tickets} due times")
-    epoch, delta = _EPOCH, timedelta
-    return PartitionTimers([(epoch + delta(0, 0, due), ticket_id) for due, ticket_id in zip(dues, ids)],
+    return PartitionTimers([(from_micros(due), ticket_id) for due, ticket_id in zip(dues, ids)],
                            dict(header["counts"]))

@@ -15,10 +15,11 @@ from worker.domain.timers import NO_FACTS, TicketState
 
 VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(t: datetime | None) -> int | None:
-    return None if t is None else (t - _EPOCH) // timedelta(microseconds=1)
+    return None if t is None else (t - _EPOCH) // _MICROSECOND
 
 
 def from_micros(us: int | None) -> datetime | None:

@@ -83,11 +83,7 @@ class PartitionTimers:
         """
         heap, counts = list(self.heap), Counter(self.counts)
         for ticket_id, stored, counted in changes:
-            for version, sign in ((counted, -1), (stored, 1)):
-                if version is not None:
-                    for code in version.kinds:
-                        counts[code] += sign
-                    counts["h"] += sign * version.held
+            _recount(counts, _timers_of(counted), _timers_of(stored))
             if stored is not None and stored.due is not None:
                 heapq.heappush(heap, (stored.due, ticket_id))
         return PartitionTimers(heap, {code: count for code, count in counts.items() if count})
@@ -378,14 +374,10 @@ class TimerService:
             old_due = old.due if old is not None and old_due_queued else None
             if due is not None and due != old_due:
                 heapq.heappush(clock.heap, (due, ticket_id))
-        old_kinds, old_held = (old.kinds, old.held) if old is not None else ("", 0)
-        if (kinds, held) != (old_kinds, old_held):
+        old_timers, new_timers = _timers_of(old), (kinds, held)
+        if new_timers != old_timers:
             for counts in (clock.counts, self.timer_counts):  # the partition's (see timers), and the total
-                for code in old_kinds:  # not Counter.subtract/update: a quarter of their cost, once per fired ticket
-                    counts[code] -= 1
-                for code in kinds:
-                    counts[code] += 1
-                counts["h"] += held - old_held
+                _recount(counts, old_timers, new_timers)
             self._timers_changed = True
         lagging = clock.lagging
         for output in step.outputs:
@@ -397,6 +389,21 @@ class TimerService:
             self._timers_changed = False
             counts = {name: self.timer_counts[code] for code, name in TIMER_KINDS.items()}
             self.observer.open_timers(counts, self.timer_counts["h"])
+
+
+def _recount(counts: Counter[str], old: tuple[str, int], new: tuple[str, int]) -> None:
+    """Move a ticket's share of ``counts`` from its old (timer kinds, held events) to its new."""
+    (old_kinds, old_held), (kinds, held) = old, new
+    for code in old_kinds:  # not Counter.subtract/update: a quarter of their cost, once per fired ticket
+        counts[code] -= 1
+    for code in kinds:
+        counts[code] += 1
+    counts["h"] += held - old_held
+
+
+def _timers_of(stored: StoredTicket | None) -> tuple[str, int]:
+    """A stored ticket's (timer kinds, held events); none for no ticket."""
+    return ("", 0) if stored is None else (stored.kinds, stored.held)
 
 
 def _timer_kinds(step: Step) -> str:
